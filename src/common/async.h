@@ -6,6 +6,9 @@
 //   waiter; the limit can be changed at run time (adaptive pools).
 // - TaskGroup: owns detached background coroutines so shutdown can wait for
 //   them (cancel by closing what they wait on, then Join()).
+// - WhenAll(): await several coroutines concurrently on one executor.
+//   Single-executor only: the tasks' executor must be single-threaded (the
+//   server runs its I/O context on one thread).
 //
 // Thread-safety: AsyncSemaphore and TaskGroup are safe to use from any thread.
 // Lifetime: the io_context that awaits must outlive every Offload() in flight;
@@ -17,9 +20,12 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -31,7 +37,9 @@
 #include <boost/asio/execution.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -132,5 +140,33 @@ class TaskGroup {
 
 // Sleeps without blocking the thread.
 asio::awaitable<void> SleepFor(std::chrono::milliseconds d);
+
+// Runs all `tasks` concurrently on the caller's executor and returns their
+// results in order once every one has finished. Tasks must not throw.
+template <typename T>
+asio::awaitable<std::vector<T>> WhenAll(std::vector<asio::awaitable<T>> tasks) {
+  auto ex = co_await asio::this_coro::executor;
+  auto results = std::make_shared<std::vector<std::optional<T>>>(tasks.size());
+  auto remaining = std::make_shared<std::size_t>(tasks.size());
+  auto done = std::make_shared<asio::steady_timer>(ex, asio::steady_timer::time_point::max());
+  for (std::size_t i = 0; i < tasks.size(); ++i) {
+    asio::co_spawn(
+        ex,
+        [](asio::awaitable<T> task, std::shared_ptr<std::vector<std::optional<T>>> out,
+           std::size_t index) -> asio::awaitable<void> { (*out)[index] = co_await std::move(task); }(
+            std::move(tasks[i]), results, i),
+        [remaining, done](std::exception_ptr) {
+          if (--*remaining == 0) done->cancel();
+        });
+  }
+  if (*remaining > 0) {
+    boost::system::error_code ec;
+    co_await done->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  std::vector<T> out;
+  out.reserve(results->size());
+  for (auto& r : *results) out.push_back(std::move(*r));
+  co_return out;
+}
 
 }  // namespace ragpdf::common

@@ -95,3 +95,47 @@ TEST(AsyncTest, TaskGroupJoinWaitsForAll) {
 
 }  // namespace
 }  // namespace ragpdf::common
+
+namespace ragpdf::common {
+namespace {
+
+TEST(AsyncTest, WhenAllRunsConcurrentlyAndKeepsOrder) {
+  asio::io_context io;
+  std::vector<int> out;
+  int running = 0, peak = 0;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        std::vector<asio::awaitable<int>> tasks;
+        for (int i = 0; i < 5; ++i) {
+          tasks.push_back([](int v, int& running, int& peak) -> asio::awaitable<int> {
+            peak = std::max(peak, ++running);
+            co_await SleepFor(std::chrono::milliseconds(50 - v * 10));
+            --running;
+            co_return v * v;
+          }(i, running, peak));
+        }
+        out = co_await WhenAll(std::move(tasks));
+      },
+      asio::detached);
+  io.run();
+  EXPECT_EQ(out, (std::vector<int>{0, 1, 4, 9, 16}));
+  EXPECT_EQ(peak, 5);  // all five were waiting at once, not one after another
+}
+
+TEST(AsyncTest, WhenAllEmpty) {
+  asio::io_context io;
+  bool ran = false;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        auto r = co_await WhenAll(std::vector<asio::awaitable<int>>{});
+        ran = r.empty();
+      },
+      asio::detached);
+  io.run();
+  EXPECT_TRUE(ran);
+}
+
+}  // namespace
+}  // namespace ragpdf::common
