@@ -1,0 +1,43 @@
+// Server configuration: command-line flags, each also settable by an
+// environment variable RAGPDF_<FLAG_IN_CAPS>, and a TOML file (--config).
+// Precedence: flag > environment > TOML file > default.
+//
+// TOML layout (every key optional):
+//   [server]   host, port, data_dir, workers, max_concurrent_tasks,
+//              max_upload_mb, log_level, parse_timeout_s, chunk_tokens,
+//              chunk_overlap, lease_ms
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "common/error.h"
+
+namespace ragpdf::app {
+
+struct ServeConfig {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 8000;
+  std::filesystem::path data_dir = "./data";
+  int workers = 1;
+  int max_concurrent_tasks = 4;
+  std::uint64_t max_upload_mb = 512;
+  std::filesystem::path config_file;
+  std::string log_level = "info";
+  int parse_timeout_s = 60;
+  int chunk_tokens = 0;   // 0: sized to the model
+  int chunk_overlap = -1; // -1: chunk_tokens / 8
+  int lease_ms = 30000;   // ingest lease; a dead worker's files are taken over after it
+};
+
+// Declares the `serve` flags on `cmd`, bound to `config`.
+void AddServeFlags(CLI::App& cmd, ServeConfig& config);
+// After CLI parsing: fills options not given by flag or environment from the
+// TOML file named by config.config_file (if any), then validates.
+common::Result<void> ApplyConfigFile(const CLI::App& cmd, ServeConfig& config);
+
+}  // namespace ragpdf::app

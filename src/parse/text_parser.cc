@@ -1,0 +1,34 @@
+#include <new>
+#include <utility>
+
+#include "parse/parser.h"
+#include "parse/text_decode.h"
+
+namespace ragpdf::parse {
+
+using common::ErrorCode;
+using common::Fail;
+
+common::Result<common::ParsedFile> ParseText(const std::filesystem::path& path,
+                                             common::FileFormat format,
+                                             const ParseOptions& options) {
+  try {
+    auto bytes = internal::ReadFileCapped(path, options.max_text_bytes);
+    if (!bytes) return Fail(bytes.error());
+    if (bytes->empty()) return Fail(ErrorCode::kEmptyFile, "file is empty");
+    auto text = internal::DecodeText(*bytes);
+    if (!text) return Fail(text.error());
+    if (!internal::HasVisibleText(*text)) {
+      return Fail(ErrorCode::kEmptyFile, "file has only whitespace");
+    }
+    common::ParsedFile parsed;
+    parsed.format = format;
+    parsed.page_count = 1;
+    parsed.pages.push_back(common::PageText{1, std::move(*text)});
+    return parsed;
+  } catch (const std::bad_alloc&) {
+    return Fail(ErrorCode::kParseFailed, "out of memory while reading text");
+  }
+}
+
+}  // namespace ragpdf::parse
