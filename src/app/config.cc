@@ -78,7 +78,8 @@ common::Result<void> ApplyConfigFile(const CLI::App& cmd, ServeConfig& c) {
     return Fail(ErrorCode::kBadRequest, "--workers > 1 needs a fixed --port");
   }
   if (c.workers < 1 || c.max_concurrent_tasks < 1 || c.max_upload_mb < 1) {
-    return Fail(ErrorCode::kBadRequest, "workers, max-concurrent-tasks and max-upload-mb must be >= 1");
+    return Fail(ErrorCode::kBadRequest,
+                "workers, max-concurrent-tasks and max-upload-mb must be >= 1");
   }
   return {};
 }

@@ -29,9 +29,9 @@ struct ServeConfig {
   std::filesystem::path config_file;
   std::string log_level = "info";
   int parse_timeout_s = 60;
-  int chunk_tokens = 0;   // 0: sized to the model
-  int chunk_overlap = -1; // -1: chunk_tokens / 8
-  int lease_ms = 30000;   // ingest lease; a dead worker's files are taken over after it
+  int chunk_tokens = 0;    // 0: sized to the model
+  int chunk_overlap = -1;  // -1: chunk_tokens / 8
+  int lease_ms = 30000;    // ingest lease; a dead worker's files are taken over after it
 };
 
 // Declares the `serve` flags on `cmd`, bound to `config`.

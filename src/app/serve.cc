@@ -9,10 +9,10 @@
 #include <random>
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
 
 #include "common/async.h"
 #include "common/log.h"
@@ -56,9 +56,7 @@ fs::path PrepareTempDir(const fs::path& data_dir) {
   return mine;
 }
 
-std::size_t CpuThreads() {
-  return std::max<std::size_t>(1, std::thread::hardware_concurrency());
-}
+std::size_t CpuThreads() { return std::max<std::size_t>(1, std::thread::hardware_concurrency()); }
 
 }  // namespace
 
@@ -105,16 +103,15 @@ int RunWorker(const ServeConfig& config, bool reuse_port) {
       .lease = std::chrono::milliseconds(config.lease_ms)};
   if (config.chunk_tokens > 0) ingest_options.chunk_tokens = config.chunk_tokens;
   if (config.chunk_overlap >= 0) ingest_options.chunk_overlap = config.chunk_overlap;
-  ingest::IngestService ingest(
-      ingest::IngestDeps{.io = io.get_executor(),
-                         .parse_pool = parse_pool.get_executor(),
-                         .cpu_pool = cpu_pool.get_executor(),
-                         .db_pool = db_pool.get_executor(),
-                         .store = store->get(),
-                         .blobs = blobs->get(),
-                         .models = &models,
-                         .parser = &parser},
-      ingest_options);
+  ingest::IngestService ingest(ingest::IngestDeps{.io = io.get_executor(),
+                                                  .parse_pool = parse_pool.get_executor(),
+                                                  .cpu_pool = cpu_pool.get_executor(),
+                                                  .db_pool = db_pool.get_executor(),
+                                                  .store = store->get(),
+                                                  .blobs = blobs->get(),
+                                                  .models = &models,
+                                                  .parser = &parser},
+                               ingest_options);
   query::StoreSearcher searcher(db_pool.get_executor(), cpu_pool.get_executor(), **store, models,
                                 query::SearcherOptions{});
 
@@ -132,8 +129,8 @@ int RunWorker(const ServeConfig& config, bool reuse_port) {
   }
   ingest.Start();
   server.Start();
-  spdlog::info("listening host={} port={} workers={} model={}", config.host, *port,
-               config.workers, models.Default()->info().name);
+  spdlog::info("listening host={} port={} workers={} model={}", config.host, *port, config.workers,
+               models.Default()->info().name);
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& error, int sig) {

@@ -11,6 +11,12 @@
 //   server runs its I/O context on one thread).
 //
 // Thread-safety: AsyncSemaphore and TaskGroup are safe to use from any thread.
+// GCC 12 pitfall (PR-level bug, reproduced here): a lambda temporary written
+// inside a co_await expression is destroyed twice. Lambdas passed to
+// Offload() and friends in a co_await must capture only trivially
+// destructible things: `this`, pointers, numbers and references (the awaiting
+// coroutine's frame outlives the call). Never capture strings or smart
+// pointers by value there.
 // Lifetime: the io_context that awaits must outlive every Offload() in flight;
 // shut down by joining the pools before destroying the io_context.
 #pragma once

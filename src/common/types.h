@@ -30,8 +30,8 @@ struct Table {
   std::vector<std::vector<std::string>> rows;  // each row has header.size() cells
 };
 
-// What a parser produces. Documents fill `pages`; tables fill `table` and
-// also `pages` (the rows rendered as text, one logical page).
+// What a parser produces. Documents fill `pages`; tables fill `table` (and
+// leave `pages` empty: the chunker renders rows itself).
 struct ParsedFile {
   FileFormat format = FileFormat::kUnknown;
   int page_count = 0;

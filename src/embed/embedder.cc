@@ -26,8 +26,7 @@ common::Result<std::shared_ptr<Embedder>> EmbedderRegistry::Resolve(std::string_
     return models_.front();
   }
   if (auto model = Find(name)) return model;
-  return common::Fail(common::ErrorCode::kNotFound,
-                      "unknown model '" + std::string(name) + "'");
+  return common::Fail(common::ErrorCode::kNotFound, "unknown model '" + std::string(name) + "'");
 }
 
 }  // namespace ragpdf::embed

@@ -82,14 +82,14 @@ std::string ReplaceInvalidUtf8(std::string_view text) {
 
 // Step 1 of the documented algorithm, for text with non-ASCII bytes.
 std::string NormalizeUnicode(std::string_view text) {
-  constexpr auto kOptions = static_cast<utf8proc_option_t>(
-      UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE |
-      UTF8PROC_STRIPMARK);
+  constexpr auto kOptions =
+      static_cast<utf8proc_option_t>(UTF8PROC_STABLE | UTF8PROC_COMPAT | UTF8PROC_COMPOSE |
+                                     UTF8PROC_CASEFOLD | UTF8PROC_IGNORE | UTF8PROC_STRIPMARK);
   auto map = [](std::string_view in, std::string& out) {
     utf8proc_uint8_t* mapped = nullptr;
-    const utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(in.data()),
-                                            static_cast<utf8proc_ssize_t>(in.size()), &mapped,
-                                            kOptions);
+    const utf8proc_ssize_t n =
+        utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(in.data()),
+                     static_cast<utf8proc_ssize_t>(in.size()), &mapped, kOptions);
     std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> owned(mapped, &std::free);
     if (n < 0) return false;
     out.assign(reinterpret_cast<const char*>(mapped), static_cast<std::size_t>(n));

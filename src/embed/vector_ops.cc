@@ -99,8 +99,7 @@ __attribute__((target("avx512f"))) __mmask16 TailMask(std::size_t remaining) {
   return static_cast<__mmask16>((1u << remaining) - 1u);
 }
 
-__attribute__((target("avx512f"))) float DotAvx512(const float* a, const float* b,
-                                                   std::size_t n) {
+__attribute__((target("avx512f"))) float DotAvx512(const float* a, const float* b, std::size_t n) {
   __m512 acc0 = _mm512_setzero_ps();
   __m512 acc1 = _mm512_setzero_ps();
   std::size_t i = 0;
@@ -189,8 +188,8 @@ float Dot(Isa isa, const float* a, const float* b, std::size_t n) {
   return DotScalar(a, b, n);
 }
 
-void DotMany(Isa isa, const float* query, const float* matrix, std::size_t rows,
-             std::size_t dim, float* out) {
+void DotMany(Isa isa, const float* query, const float* matrix, std::size_t rows, std::size_t dim,
+             float* out) {
   switch (Usable(isa)) {
     case Isa::kAvx512:
       return DotManyAvx512(query, matrix, rows, dim, out);

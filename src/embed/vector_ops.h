@@ -29,8 +29,8 @@ void DotMany(const float* query, const float* matrix, std::size_t rows, std::siz
 // Same, forcing the kernels of `isa` (for tests and benchmarks). An `isa` the
 // CPU does not support falls back to DetectedIsa().
 float Dot(Isa isa, const float* a, const float* b, std::size_t n);
-void DotMany(Isa isa, const float* query, const float* matrix, std::size_t rows,
-             std::size_t dim, float* out);
+void DotMany(Isa isa, const float* query, const float* matrix, std::size_t rows, std::size_t dim,
+             float* out);
 
 // Scales `v` to unit length; an all-zero (or non-finite) vector becomes all zeros.
 void L2Normalize(std::span<float> v);

@@ -4,6 +4,8 @@
 // Thread-safety: pure function. Errors: none (every code has a status).
 #pragma once
 
+#include <ostream>  // Boost 1.81's core/detail/string_view.hpp uses it undeclared
+
 #include <boost/beast/http/status.hpp>
 
 #include "common/error.h"

@@ -39,7 +39,8 @@ asio::awaitable<Response> CheckEmbeddings(ingest::Service& ingest, std::string c
   auto model = GetString(*obj, "model_choice");
   if (!model) co_return ErrorResponse(model.error());
 
-  auto checked = co_await ingest.Check(std::move(*ids), model->value_or(""));
+  std::string model_choice = model->value_or("");
+  auto checked = co_await ingest.Check(std::move(*ids), std::move(model_choice));
   if (!checked) co_return ErrorResponse(checked.error());
 
   json::array results;
@@ -65,7 +66,8 @@ asio::awaitable<Response> EmbeddingStatus(ingest::Service& ingest, std::string f
                                           std::string model_choice) {
   auto id = NormalizeFileId(file_id, "file_id");
   if (!id) co_return ErrorResponse(id.error());
-  auto state = co_await ingest.Status(std::move(*id), std::string(TrimWhitespace(model_choice)));
+  std::string model(TrimWhitespace(model_choice));
+  auto state = co_await ingest.Status(std::move(*id), std::move(model));
   if (!state) co_return ErrorResponse(state.error());
 
   json::object out{{"file_id", state->file_id},

@@ -154,8 +154,10 @@ Result<void> UploadCollector::OpenTempFile(std::string filename) {
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0 && errno == EEXIST) continue;
     if (fd < 0) return Fail(ErrorCode::kStorageError, "creating upload file: " + ErrnoText(errno));
-    file_ = OpenFile{.fd = fd, .path = std::move(path), .filename = std::move(filename)};
-    file_.sha.emplace();
+    file_ = OpenFile{.fd = fd,
+                     .path = std::move(path),
+                     .filename = std::move(filename),
+                     .sha = std::make_unique<common::Sha256>()};
     return {};
   }
   return Fail(ErrorCode::kStorageError, "creating upload file: no unique name");

@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -64,7 +65,7 @@ class UploadCollector final : public MultipartHandler {
     int fd = -1;
     std::filesystem::path path;
     std::string filename;
-    std::optional<common::Sha256> sha;
+    std::unique_ptr<common::Sha256> sha;
     std::uint64_t size = 0;
   };
 

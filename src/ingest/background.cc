@@ -1,8 +1,8 @@
 #include "ingest/background.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/json.hpp>
 
 #include "common/metrics.h"
 #include "ingest/blob_keys.h"
@@ -46,7 +46,7 @@ asio::awaitable<void> BackgroundRunner::Loop(std::size_t index) {
     if (claimed && *claimed) {
       const store::Task task = **claimed;
       ++running_;
-      auto result = co_await common::Offload(deps_.db_pool, [this, task] { return Run(task); });
+      auto result = co_await common::Offload(deps_.db_pool, [this, &task] { return Run(task); });
       --running_;
       common::Metrics::Global().Inc(
           "ragpdf_background_tasks_total",
@@ -75,10 +75,11 @@ Result<void> BackgroundRunner::Run(const store::Task& task) {
   const double ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (!result) {
-    spdlog::warn("task id={} kind={} file_id={} model={} attempt={} ms={:.1f} ok=false "
-                 "message=\"{}\"",
-                 task.id, task.kind, task.file_id, task.model, task.attempts + 1, ms,
-                 result.error().message);
+    spdlog::warn(
+        "task id={} kind={} file_id={} model={} attempt={} ms={:.1f} ok=false "
+        "message=\"{}\"",
+        task.id, task.kind, task.file_id, task.model, task.attempts + 1, ms,
+        result.error().message);
     auto delay = common::BackoffDelay(options_.task_backoff, task.attempts + 1);
     (void)deps_.store->RetryTask(task.id, delay, result.error().message);
     return result;
@@ -139,9 +140,9 @@ Result<void> BackgroundRunner::ExportEmbeddings(const store::Task& task) {
   std::string_view bytes(reinterpret_cast<const char*>(v.data.data()),
                          v.data.size() * sizeof(float));
   if (auto put = deps_.blobs->PutBytes(key, bytes); !put) return put;
-  boost::json::object meta{{"file_id", task.file_id},     {"model", task.model},
-                           {"dimension", v.dimension},    {"count", v.count()},
-                           {"dtype", "float32"},          {"byte_order", "little"}};
+  boost::json::object meta{{"file_id", task.file_id},  {"model", task.model},
+                           {"dimension", v.dimension}, {"count", v.count()},
+                           {"dtype", "float32"},       {"byte_order", "little"}};
   return deps_.blobs->PutBytes(key + ".json", boost::json::serialize(meta));
 }
 

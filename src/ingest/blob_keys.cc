@@ -4,9 +4,7 @@ namespace ragpdf::ingest {
 
 std::string RawKey(const std::string& file_id) { return "raw/" + file_id; }
 
-std::string EmbeddingsPrefix(const std::string& file_id) {
-  return "embeddings/" + file_id + "/";
-}
+std::string EmbeddingsPrefix(const std::string& file_id) { return "embeddings/" + file_id + "/"; }
 
 std::string EmbeddingsKey(const std::string& file_id, const std::string& model) {
   std::string safe = model;

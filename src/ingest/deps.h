@@ -13,10 +13,10 @@
 namespace ragpdf::ingest {
 
 struct IngestDeps {
-  boost::asio::any_io_executor io;                      // single-threaded event loop
-  boost::asio::thread_pool::executor_type parse_pool;   // parsers (mostly waiting on children)
-  boost::asio::thread_pool::executor_type cpu_pool;     // chunking and embedding
-  boost::asio::thread_pool::executor_type db_pool;      // blocking store and blob calls
+  boost::asio::any_io_executor io;                     // single-threaded event loop
+  boost::asio::thread_pool::executor_type parse_pool;  // parsers (mostly waiting on children)
+  boost::asio::thread_pool::executor_type cpu_pool;    // chunking and embedding
+  boost::asio::thread_pool::executor_type db_pool;     // blocking store and blob calls
   store::MetadataStore* store = nullptr;
   store::BlobStore* blobs = nullptr;
   const embed::EmbedderRegistry* models = nullptr;

@@ -4,11 +4,11 @@
 #include <fstream>
 #include <utility>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include "chunk/chunker.h"
 #include "common/hash.h"
@@ -43,8 +43,8 @@ void LogStage(const std::string& file_id, const std::string& model, std::string_
                  seconds * 1000);
   } else {
     spdlog::warn("stage file_id={} model={} stage={} ms={:.1f} ok=false code={} message=\"{}\"",
-                 file_id, model, stage, seconds * 1000,
-                 common::ErrorCodeName(outcome.error().code), outcome.error().message);
+                 file_id, model, stage, seconds * 1000, common::ErrorCodeName(outcome.error().code),
+                 outcome.error().message);
   }
 }
 
@@ -77,8 +77,7 @@ FileOutcome FromState(FileOutcome base, const store::ModelState& state) {
 
 void CountFinal(const FileOutcome& outcome) {
   common::Metrics::Global().Inc(
-      "ragpdf_files_total",
-      fmt::format("status=\"{}\"", common::FileStatusName(outcome.status)));
+      "ragpdf_files_total", fmt::format("status=\"{}\"", common::FileStatusName(outcome.status)));
 }
 
 }  // namespace
@@ -91,11 +90,12 @@ class IngestService::Impl {
         staging_(options_.data_dir / "staging"),
         slots_(options_.max_concurrent_tasks),
         tasks_(deps_.io),
-        background_(deps_, staging_, BackgroundOptions{.worker_id = options_.process_id,
-                                             .concurrency = options_.background_concurrency,
-                                             .poll = options_.task_poll,
-                                             .lease = options_.lease,
-                                             .retry = options_.retry}) {
+        background_(deps_, staging_,
+                    BackgroundOptions{.worker_id = options_.process_id,
+                                      .concurrency = options_.background_concurrency,
+                                      .poll = options_.task_poll,
+                                      .lease = options_.lease,
+                                      .retry = options_.retry}) {
     auto& m = common::Metrics::Global();
     m.Describe("ragpdf_uploads_total", "counter", "Upload requests accepted.");
     m.Describe("ragpdf_files_total", "counter", "Files by the status they reached in an upload.");
@@ -152,7 +152,7 @@ class IngestService::Impl {
     auto embedder = deps_.models->Resolve(model);
     if (!embedder) co_return Fail(embedder.error());
     const std::string name = (*embedder)->info().name;
-    auto states = co_await Db([this, ids, name]() -> Result<std::vector<CheckItem>> {
+    auto states = co_await Db([this, &ids, &name]() -> Result<std::vector<CheckItem>> {
       std::vector<CheckItem> items;
       for (const auto& id : ids) {
         auto state = deps_.store->GetState(id, name);
@@ -174,7 +174,7 @@ class IngestService::Impl {
     auto embedder = deps_.models->Resolve(model);
     if (!embedder) co_return Fail(embedder.error());
     const std::string name = (*embedder)->info().name;
-    auto state = co_await Db([this, id, name] { return deps_.store->GetState(id, name); });
+    auto state = co_await Db([this, &id, &name] { return deps_.store->GetState(id, name); });
     if (!state) co_return Fail(state.error());
     StatusResponse r{.file_id = id, .model = name};
     if (*state) {
@@ -191,7 +191,7 @@ class IngestService::Impl {
                                                  std::string username) {
     DeleteResponse response;
     for (const auto& id : ids) {
-      auto removed = co_await Db([this, id, username] { return DeleteForUser(id, username); });
+      auto removed = co_await Db([this, &id, &username] { return DeleteForUser(id, username); });
       DeleteItem item{.file_id = id};
       if (removed) {
         item.removed = *removed;
@@ -234,11 +234,14 @@ class IngestService::Impl {
 
   static std::string StatusMessage(const StatusResponse& r) {
     switch (r.status) {
-      case FileStatus::kNotStarted: return "No embeddings for this file and model yet.";
-      case FileStatus::kInProgress: return "Embeddings are being created.";
+      case FileStatus::kNotStarted:
+        return "No embeddings for this file and model yet.";
+      case FileStatus::kInProgress:
+        return "Embeddings are being created.";
       case FileStatus::kReadyForChat:
         return "Embeddings are ready; background storage is still running.";
-      case FileStatus::kCompleted: return "Embeddings are ready and stored.";
+      case FileStatus::kCompleted:
+        return "Embeddings are ready and stored.";
       case FileStatus::kError:
         return r.error ? fmt::format("Processing failed: {}", r.error->message)
                        : "Processing failed.";
@@ -259,9 +262,8 @@ class IngestService::Impl {
   void AddOwnerInBackground(std::string file_id, std::string username) {
     tasks_.Spawn([this, file_id = std::move(file_id),
                   username = std::move(username)]() -> asio::awaitable<void> {
-      auto r = co_await Db([this, file_id, username] {
-        return deps_.store->AddOwner(file_id, username);
-      });
+      auto r = co_await Db(
+          [this, &file_id, &username] { return deps_.store->AddOwner(file_id, username); });
       if (!r) {
         spdlog::warn("owner file_id={} user={} ok=false message=\"{}\"", file_id, username,
                      r.error().message);
@@ -279,7 +281,7 @@ class IngestService::Impl {
     FileOutcome base{.file_id = upload.sha256, .filename = upload.filename};
     const std::string model = embedder->info().name;
     // Categorize and look up existing embeddings in one trip to the pool.
-    auto lookup = co_await Db([this, upload, model]() -> Result<Lookup> {
+    auto lookup = co_await Db([this, &upload, &model]() -> Result<Lookup> {
       const auto format = parse::DetectFormat(upload.filename, ReadHead(upload.temp_path, 1024));
       store::FileRecord rec{.file_id = upload.sha256,
                             .filename = upload.filename,
@@ -314,7 +316,7 @@ class IngestService::Impl {
       co_return out;
     }
     // New for this model: the uploader must own it before anyone can see it.
-    auto registered = co_await Db([this, rec = lookup->file, username]() -> Result<void> {
+    auto registered = co_await Db([this, &rec = lookup->file, &username]() -> Result<void> {
       auto stored = deps_.store->UpsertFile(rec);
       if (!stored) return Fail(stored.error());
       return deps_.store->AddOwner(rec.file_id, username);
@@ -330,7 +332,7 @@ class IngestService::Impl {
                                               std::string username, bool wait) {
     FileOutcome base{.file_id = file_id};
     const std::string model = embedder->info().name;
-    auto lookup = co_await Db([this, file_id, model]() -> Result<Lookup> {
+    auto lookup = co_await Db([this, &file_id, &model]() -> Result<Lookup> {
       auto file = deps_.store->GetFile(file_id);
       if (!file) return Fail(file.error());
       if (!*file) return Fail(ErrorCode::kNotFound, "no file with id " + file_id);
@@ -348,7 +350,7 @@ class IngestService::Impl {
       co_return out;
     }
     // Known file, new model (or a failed attempt): embed it from its raw bytes.
-    auto raw = co_await Db([this, file_id] { return FetchRaw(file_id); });
+    auto raw = co_await Db([this, &file_id] { return FetchRaw(file_id); });
     if (!raw) co_return ErrorOutcome(base, raw.error());
     co_return co_await ClaimAndIngest(base, lookup->file.format, *raw, embedder, wait);
   }
@@ -364,9 +366,9 @@ class IngestService::Impl {
     }
     auto got = deps_.blobs->GetFile(RawKey(file_id), dest);
     if (!got) {
-      return Fail(got.error().code == ErrorCode::kNotFound ? ErrorCode::kInterrupted
-                                                           : got.error().code,
-                  "raw bytes of " + file_id + " are not available: " + got.error().message);
+      return Fail(
+          got.error().code == ErrorCode::kNotFound ? ErrorCode::kInterrupted : got.error().code,
+          "raw bytes of " + file_id + " are not available: " + got.error().message);
     }
     return dest;
   }
@@ -382,7 +384,7 @@ class IngestService::Impl {
     const std::string model = embedder->info().name;
     for (;;) {
       const std::string holder = NewHolder();
-      auto claim = co_await Db([this, id = base.file_id, model, holder] {
+      auto claim = co_await Db([this, &id = base.file_id, &model, &holder] {
         return deps_.store->TryClaim(id, model, holder, options_.lease);
       });
       if (!claim) {
@@ -396,24 +398,7 @@ class IngestService::Impl {
         co_return out;
       }
       if (claim->outcome == store::ClaimOutcome::kClaimed) {
-        auto staged = co_await Db([this, raw, id = base.file_id, holder] {
-          return staging_.Stage(raw, id, holder);
-        });
-        if (!staged) {
-          RemoveTemp(raw);
-          co_await Db([this, id = base.file_id, model, e = staged.error()] {
-            return deps_.store->MarkError(id, model, e);
-          });
-          co_return ErrorOutcome(base, staged.error());
-        }
-        Job job{.base = base, .format = format, .staged = *staged, .embedder = embedder,
-                .holder = holder};
-        if (wait) co_return co_await RunJob(std::move(job));
-        tasks_.Spawn([this, job = std::move(job)]() mutable -> asio::awaitable<void> {
-          co_await RunJob(std::move(job));
-        });
-        base.status = FileStatus::kInProgress;
-        co_return base;
+        co_return co_await RunClaimed(base, format, raw, embedder, holder, wait);
       }
       // Another worker holds a live lease.
       if (!wait) {
@@ -441,21 +426,42 @@ class IngestService::Impl {
     }
   }
 
+  // The caller holds the lease as `holder`: stage the bytes and run the job.
+  asio::awaitable<FileOutcome> RunClaimed(FileOutcome base, common::FileFormat format, fs::path raw,
+                                          EmbedderPtr embedder, std::string holder, bool wait) {
+    const std::string model = embedder->info().name;
+    auto staged = co_await Db(
+        [this, &raw, &id = base.file_id, &holder] { return staging_.Stage(raw, id, holder); });
+    if (!staged) {
+      RemoveTemp(raw);
+      co_await Db([this, &id = base.file_id, &model, &e = staged.error()] {
+        return deps_.store->MarkError(id, model, e);
+      });
+      co_return ErrorOutcome(base, staged.error());
+    }
+    Job job{
+        .base = base, .format = format, .staged = *staged, .embedder = embedder, .holder = holder};
+    if (wait) co_return co_await RunJob(std::move(job));
+    tasks_.Spawn([this, job = std::move(job)]() mutable -> asio::awaitable<void> {
+      co_await RunJob(std::move(job));
+    });
+    base.status = FileStatus::kInProgress;
+    co_return base;
+  }
+
   // Polls until the file leaves in_progress or its lease expires.
   asio::awaitable<Result<store::ModelState>> WaitForOther(std::string file_id, std::string model) {
     for (;;) {
       co_await common::SleepFor(options_.wait_poll);
-      auto state = co_await Db([this, file_id, model] {
-        return deps_.store->GetState(file_id, model);
-      });
+      auto state =
+          co_await Db([this, &file_id, &model] { return deps_.store->GetState(file_id, model); });
       if (!state) co_return Fail(state.error());
       if (!*state) co_return Fail(ErrorCode::kNotFound, "file was deleted while being processed");
       const auto& s = **state;
       const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
-      if (s.status != FileStatus::kInProgress || s.lease_expires_ms < now_ms ||
-          tasks_.stopping()) {
+      if (s.status != FileStatus::kInProgress || s.lease_expires_ms < now_ms || tasks_.stopping()) {
         co_return s;
       }
     }
@@ -490,7 +496,7 @@ class IngestService::Impl {
       boost::system::error_code ec;
       co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (!*alive) break;
-      auto r = co_await Db([this, file_id, model, holder] {
+      auto r = co_await Db([this, &file_id, &model, &holder] {
         return deps_.store->RenewLease(file_id, model, holder, options_.lease);
       });
       if (!r) {
@@ -507,16 +513,16 @@ class IngestService::Impl {
     const auto total_start = Clock::now();
 
     auto start = Clock::now();
-    auto parsed = co_await common::Offload(
-        deps_.parse_pool, [this, path = job.staged, format = job.format] {
-          return deps_.parser->Parse(path, format);
-        });
+    auto parsed = co_await common::Offload(deps_.parse_pool,
+                                           [this, &path = job.staged, &format = job.format] {
+                                             return deps_.parser->Parse(path, format);
+                                           });
     LogStage(id, model, "parse", start, VoidOf(parsed ? nullptr : &parsed.error()));
     if (!parsed) co_return co_await FailJob(job, parsed.error());
 
     if (parsed->table) {
       start = Clock::now();
-      auto stored = co_await Db([this, id, table = &*parsed->table]() -> Result<void> {
+      auto stored = co_await Db([this, &id, table = &*parsed->table]() -> Result<void> {
         auto name = deps_.store->StoreTable(id, *table);
         if (!name) return Fail(name.error());
         return {};
@@ -527,7 +533,8 @@ class IngestService::Impl {
 
     start = Clock::now();
     auto chunks = co_await common::Offload(
-        deps_.cpu_pool, [this, &parsed, embedder = job.embedder]() -> Result<std::vector<chunk::Chunk>> {
+        deps_.cpu_pool,
+        [this, &parsed, &embedder = job.embedder]() -> Result<std::vector<chunk::Chunk>> {
           const auto& info = embedder->info();
           auto opts = chunk::ResolveChunkOptions(options_.chunk_tokens, options_.chunk_overlap,
                                                  info.max_tokens);
@@ -538,7 +545,8 @@ class IngestService::Impl {
     LogStage(id, model, "chunk", start, VoidOf(chunks ? nullptr : &chunks.error()));
     if (!chunks) co_return co_await FailJob(job, chunks.error());
     if (chunks->empty()) {
-      co_return co_await FailJob(job, Error{ErrorCode::kNoText, "no text to index in this file"});
+      Error no_text{ErrorCode::kNoText, "no text to index in this file"};
+      co_return co_await FailJob(job, std::move(no_text));
     }
 
     start = Clock::now();
@@ -572,9 +580,7 @@ class IngestService::Impl {
                                                  .token_count = c.token_count});
     }
     const int n_chunks = static_cast<int>(commit.chunks.size());
-    auto committed = co_await Db([this, commit = std::move(commit)] {
-      return deps_.store->CommitIndex(commit);
-    });
+    auto committed = co_await Db([this, &commit] { return deps_.store->CommitIndex(commit); });
     LogStage(id, model, "commit", start, committed);
     if (!committed) co_return co_await FailJob(job, committed.error());
     background_.Notify();
@@ -600,15 +606,15 @@ class IngestService::Impl {
   asio::awaitable<FileOutcome> FailJob(const Job& job, Error error) {
     const std::string model = job.embedder->info().name;
     if (error.code != ErrorCode::kInterrupted) {
-      auto marked = co_await Db([this, id = job.base.file_id, model, error] {
+      auto marked = co_await Db([this, &id = job.base.file_id, &model, &error] {
         return deps_.store->MarkError(id, model, error);
       });
       if (!marked) {
-        spdlog::error("file file_id={} model={} mark_error=false message=\"{}\"",
-                      job.base.file_id, model, marked.error().message);
+        spdlog::error("file file_id={} model={} mark_error=false message=\"{}\"", job.base.file_id,
+                      model, marked.error().message);
       }
     }
-    co_await Db([this, staged = job.staged]() -> Result<bool> {
+    co_await Db([this, &staged = job.staged]() -> Result<bool> {
       staging_.Remove(staged);
       return true;
     });
@@ -649,26 +655,27 @@ class IngestService::Impl {
 
   asio::awaitable<void> Recover(store::ModelState state) {
     auto embedder = deps_.models->Find(state.model);
-    auto file = co_await Db([this, id = state.file_id] { return deps_.store->GetFile(id); });
+    if (!embedder) co_return;  // not configured here; a process that has it recovers it
+    auto file = co_await Db([this, &id = state.file_id] { return deps_.store->GetFile(id); });
     if (!file || !*file) co_return;
-    FileOutcome base{.file_id = state.file_id, .filename = (*file)->filename, .kind = (*file)->kind};
-    if (!embedder) {
-      // The model is not configured in this process; another may have it.
-      co_return;
-    }
-    auto raw = co_await Db([this, id = state.file_id] { return FetchRaw(id); });
+    // Claim first, so no other process is committing while we decide.
+    const std::string holder = NewHolder();
+    auto claim = co_await Db([this, &state, &holder] {
+      return deps_.store->TryClaim(state.file_id, state.model, holder, options_.lease);
+    });
+    if (!claim || claim->outcome != store::ClaimOutcome::kClaimed) co_return;
+    auto raw = co_await Db([this, &id = state.file_id] { return FetchRaw(id); });
     if (!raw) {
-      co_await Db([this, state, e = raw.error()] {
+      co_await Db([this, &state, &e = raw.error()] {
         return deps_.store->MarkError(state.file_id, state.model, e);
       });
       co_return;
     }
     spdlog::info("recover file_id={} model={} previous_holder={}", state.file_id, state.model,
                  state.worker_id);
-    tasks_.Spawn([this, base, format = (*file)->format, raw = *raw,
-                  embedder]() -> asio::awaitable<void> {
-      co_await ClaimAndIngest(base, format, raw, embedder, /*wait=*/true);
-    });
+    FileOutcome base{
+        .file_id = state.file_id, .filename = (*file)->filename, .kind = (*file)->kind};
+    co_await RunClaimed(base, (*file)->format, *raw, embedder, holder, /*wait=*/false);
   }
 
   IngestDeps deps_;

@@ -50,7 +50,6 @@ struct IngestOptions {
   std::optional<int> chunk_overlap;
 };
 
-
 class IngestService final : public Service {
  public:
   IngestService(IngestDeps deps, IngestOptions options);

@@ -41,9 +41,9 @@ void OnField(void* data, std::size_t len, void* opaque) noexcept {
     if (state->row_width++ < state->max_columns) {
       state->row.emplace_back(field);
     } else if (field.find_first_not_of(" \t\n") != field.npos) {
-      state->error = common::Error{ErrorCode::kInvalidTable,
-                                   "row has more than " + std::to_string(state->max_columns) +
-                                       " columns"};
+      state->error =
+          common::Error{ErrorCode::kInvalidTable,
+                        "row has more than " + std::to_string(state->max_columns) + " columns"};
     }
   } catch (const std::bad_alloc&) {
     state->error = OutOfMemory();
@@ -74,18 +74,11 @@ struct CsvParserDeleter {
 
 }  // namespace
 
-common::Result<common::ParsedFile> ParseDelimited(const std::filesystem::path& path,
-                                                  char delimiter, const ParseOptions& options) {
+common::Result<common::ParsedFile> ParseDelimited(const std::filesystem::path& path, char delimiter,
+                                                  const ParseOptions& options) {
   try {
-    auto bytes = internal::ReadFileCapped(path, options.max_text_bytes);
-    if (!bytes) return Fail(bytes.error());
-    if (bytes->empty()) return Fail(ErrorCode::kEmptyFile, "file is empty");
-    auto text = internal::DecodeText(*bytes);
+    auto text = internal::ReadTextFile(path, options.max_text_bytes);
     if (!text) return Fail(text.error());
-    bytes->clear();
-    if (!internal::HasVisibleText(*text)) {
-      return Fail(ErrorCode::kEmptyFile, "file has only whitespace");
-    }
 
     std::unique_ptr<csv_parser, CsvParserDeleter> parser(new csv_parser{});
     if (csv_init(parser.get(), 0) != 0) return Fail(ErrorCode::kParseFailed, "csv_init failed");

@@ -17,15 +17,19 @@ common::Result<common::ParsedFile> Parser::Parse(const std::filesystem::path& pa
   try {
     switch (format) {
       case FileFormat::kPdf:
-        return options_.worker_executable.empty()
-                   ? ParsePdfInProcess(path, options_)
-                   : internal::ParsePdfInWorker(path, options_);
+        return options_.worker_executable.empty() ? ParsePdfInProcess(path, options_)
+                                                  : internal::ParsePdfInWorker(path, options_);
       case FileFormat::kText:
-      case FileFormat::kMarkdown: return ParseText(path, format, options_);
-      case FileFormat::kCsv: return ParseDelimited(path, ',', options_);
-      case FileFormat::kTsv: return ParseDelimited(path, '\t', options_);
-      case FileFormat::kXlsx: return ParseXlsx(path, options_);
-      case FileFormat::kUnknown: break;
+      case FileFormat::kMarkdown:
+        return ParseText(path, format, options_);
+      case FileFormat::kCsv:
+        return ParseDelimited(path, ',', options_);
+      case FileFormat::kTsv:
+        return ParseDelimited(path, '\t', options_);
+      case FileFormat::kXlsx:
+        return ParseXlsx(path, options_);
+      case FileFormat::kUnknown:
+        break;
     }
     return common::Fail(ErrorCode::kUnsupportedFormat, "unsupported file format");
   } catch (const std::exception& e) {

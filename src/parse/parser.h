@@ -57,8 +57,8 @@ common::Result<common::ParsedFile> ParseText(const std::filesystem::path& path,
                                              common::FileFormat format,
                                              const ParseOptions& options);
 // `delimiter` is ',' (CSV) or '\t' (TSV). Fills `table`; `pages` stays empty.
-common::Result<common::ParsedFile> ParseDelimited(const std::filesystem::path& path,
-                                                  char delimiter, const ParseOptions& options);
+common::Result<common::ParsedFile> ParseDelimited(const std::filesystem::path& path, char delimiter,
+                                                  const ParseOptions& options);
 // First worksheet. Fills `table`; `pages` stays empty.
 common::Result<common::ParsedFile> ParseXlsx(const std::filesystem::path& path,
                                              const ParseOptions& options);

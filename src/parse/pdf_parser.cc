@@ -43,7 +43,7 @@ std::string CleanPageText(const poppler::byte_array& raw) {
 
 // Reading order (what pdftotext does without -layout): columns are read one
 // after the other and words keep their spaces.
-std::string PageText(const poppler::page& page) {
+std::string ExtractPageText(const poppler::page& page) {
   return CleanPageText(
       page.text(poppler::rectf(), poppler::page::non_raw_non_physical_layout).to_utf8());
 }
@@ -73,12 +73,11 @@ common::Result<common::ParsedFile> ParsePdfInProcess(const std::filesystem::path
     bool has_text = false;
     for (int i = 0; i < extract; ++i) {
       std::unique_ptr<poppler::page> page(doc->create_page(i));
-      std::string text = page ? PageText(*page) : std::string();
+      std::string text = page ? ExtractPageText(*page) : std::string();
       total_bytes += text.size();
       if (total_bytes > options.max_text_bytes) {
         return Fail(ErrorCode::kParseFailed, "extracted text is over the limit of " +
-                                                 std::to_string(options.max_text_bytes) +
-                                                 " bytes");
+                                                 std::to_string(options.max_text_bytes) + " bytes");
       }
       has_text = has_text || internal::HasVisibleText(text);
       parsed.pages.push_back(common::PageText{i + 1, std::move(text)});

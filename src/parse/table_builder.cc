@@ -73,8 +73,8 @@ common::Result<common::Table> TableBuilder::Finish() {
   if (!has_header_) return Fail(ErrorCode::kEmptyFile, "table has no header row");
   if (rows_.empty()) return Fail(ErrorCode::kEmptyFile, "table has a header but no data rows");
   if (header_.size() * rows_.size() > limits_.max_cells) {
-    return Fail(ErrorCode::kInvalidTable, "table has more than " +
-                                              std::to_string(limits_.max_cells) + " cells");
+    return Fail(ErrorCode::kInvalidTable,
+                "table has more than " + std::to_string(limits_.max_cells) + " cells");
   }
   common::Table table;
   table.header = UniqueHeader(header_);

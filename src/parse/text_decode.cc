@@ -141,6 +141,17 @@ common::Result<std::string> DecodeText(std::string_view bytes) {
   return NormalizeNewlines(utf8);
 }
 
+common::Result<std::string> ReadTextFile(const std::filesystem::path& path,
+                                         std::uint64_t max_bytes) {
+  auto bytes = ReadFileCapped(path, max_bytes);
+  if (!bytes) return Fail(bytes.error());
+  if (bytes->empty()) return Fail(ErrorCode::kEmptyFile, "file is empty");
+  auto text = DecodeText(*bytes);
+  if (!text) return Fail(text.error());
+  if (!HasVisibleText(*text)) return Fail(ErrorCode::kEmptyFile, "file has only whitespace");
+  return text;
+}
+
 bool HasVisibleText(std::string_view utf8) {
   const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(utf8.data());
   std::size_t i = 0;
@@ -154,8 +165,10 @@ bool HasVisibleText(std::string_view utf8) {
       case UTF8PROC_CATEGORY_ZL:
       case UTF8PROC_CATEGORY_ZP:
       case UTF8PROC_CATEGORY_CC:
-      case UTF8PROC_CATEGORY_CF: break;
-      default: return true;
+      case UTF8PROC_CATEGORY_CF:
+        break;
+      default:
+        return true;
     }
     i += static_cast<std::size_t>(n);
   }

@@ -27,6 +27,11 @@ std::size_t AppendRepairedUtf8(std::string_view in, std::string& out);
 // many invalid sequences (binary data).
 common::Result<std::string> DecodeText(std::string_view bytes);
 
+// ReadFileCapped + DecodeText; kEmptyFile when the file is empty or has only
+// whitespace.
+common::Result<std::string> ReadTextFile(const std::filesystem::path& path,
+                                         std::uint64_t max_bytes);
+
 // Whether `utf8` has any character other than whitespace, control and format
 // characters.
 bool HasVisibleText(std::string_view utf8);

@@ -13,14 +13,8 @@ common::Result<common::ParsedFile> ParseText(const std::filesystem::path& path,
                                              common::FileFormat format,
                                              const ParseOptions& options) {
   try {
-    auto bytes = internal::ReadFileCapped(path, options.max_text_bytes);
-    if (!bytes) return Fail(bytes.error());
-    if (bytes->empty()) return Fail(ErrorCode::kEmptyFile, "file is empty");
-    auto text = internal::DecodeText(*bytes);
+    auto text = internal::ReadTextFile(path, options.max_text_bytes);
     if (!text) return Fail(text.error());
-    if (!internal::HasVisibleText(*text)) {
-      return Fail(ErrorCode::kEmptyFile, "file has only whitespace");
-    }
     common::ParsedFile parsed;
     parsed.format = format;
     parsed.page_count = 1;

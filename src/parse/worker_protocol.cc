@@ -55,13 +55,16 @@ bool IsWorkerErrorCode(std::uint32_t code) {
     case ErrorCode::kInvalidPdf:
     case ErrorCode::kNoText:
     case ErrorCode::kEmptyFile:
-    case ErrorCode::kParseFailed: return true;
-    default: return false;
+    case ErrorCode::kParseFailed:
+      return true;
+    default:
+      return false;
   }
 }
 
 tl::unexpected<common::Error> Garbled(std::string_view what) {
-  return Fail(ErrorCode::kParseFailed, "parse worker sent a malformed result: " + std::string(what));
+  return Fail(ErrorCode::kParseFailed,
+              "parse worker sent a malformed result: " + std::string(what));
 }
 
 common::Result<common::ParsedFile> DecodePages(Reader& reader, const ParseOptions& options) {

@@ -77,8 +77,8 @@ class Package {
     for (;;) {
       const zip_int64_t n = zip_fread(file.get(), buf, sizeof buf);
       if (n < 0) {
-        return Fail(ErrorCode::kInvalidTable, "cannot read " + std::string(name) + ": " +
-                                                  zip_file_strerror(file.get()));
+        return Fail(ErrorCode::kInvalidTable,
+                    "cannot read " + std::string(name) + ": " + zip_file_strerror(file.get()));
       }
       if (n == 0) break;
       if (static_cast<std::uint64_t>(n) > budget_) {
@@ -120,8 +120,7 @@ std::string_view Attribute(const pugi::xml_node& node, std::string_view local) {
   return {};
 }
 
-common::Result<std::optional<pugi::xml_document>> ReadXml(Package& package,
-                                                          std::string_view name) {
+common::Result<std::optional<pugi::xml_document>> ReadXml(Package& package, std::string_view name) {
   auto bytes = package.Read(name);
   if (!bytes) return Fail(bytes.error());
   if (!*bytes) return std::optional<pugi::xml_document>();
@@ -244,8 +243,8 @@ common::Result<common::Table> ReadSheet(const pugi::xml_node& sheet_data,
       std::string raw = CellValue(cell, shared);
       if (column >= options.max_table_columns) {
         if (IsBlank(raw)) continue;
-        return Fail(ErrorCode::kInvalidTable, "cell past the column limit of " +
-                                                  std::to_string(options.max_table_columns));
+        return Fail(ErrorCode::kInvalidTable,
+                    "cell past the column limit of " + std::to_string(options.max_table_columns));
       }
       if (cells.size() <= column) cells.resize(column + 1);
       cells[column].clear();

@@ -23,9 +23,8 @@ std::optional<SearchMode> ParseSearchMode(std::string_view name) {
 }
 
 StoreSearcher::StoreSearcher(asio::thread_pool::executor_type db_pool,
-                             asio::thread_pool::executor_type cpu_pool,
-                             store::MetadataStore& store, const embed::EmbedderRegistry& models,
-                             SearcherOptions options)
+                             asio::thread_pool::executor_type cpu_pool, store::MetadataStore& store,
+                             const embed::EmbedderRegistry& models, SearcherOptions options)
     : db_pool_(db_pool),
       cpu_pool_(cpu_pool),
       store_(store),
@@ -66,26 +65,26 @@ asio::awaitable<Result<NeighborsResponse>> StoreSearcher::Neighbors(NeighborsReq
   struct Split {
     std::vector<std::string> searchable, skipped;
   };
-  auto split = co_await common::Offload(db_pool_, [this, ids = request.file_ids,
-                                                   model]() -> Result<Split> {
-    Split s;
-    for (const auto& id : ids) {
-      if (std::find(s.searchable.begin(), s.searchable.end(), id) != s.searchable.end()) continue;
-      auto state = store_.GetState(id, model);
-      if (!state) return Fail(state.error());
-      (*state && common::CanChat((*state)->status) ? s.searchable : s.skipped).push_back(id);
-    }
-    return s;
-  });
+  auto split = co_await common::Offload(
+      db_pool_, [this, &ids = request.file_ids, &model]() -> Result<Split> {
+        Split s;
+        for (const auto& id : ids) {
+          if (std::find(s.searchable.begin(), s.searchable.end(), id) != s.searchable.end())
+            continue;
+          auto state = store_.GetState(id, model);
+          if (!state) return Fail(state.error());
+          (*state && common::CanChat((*state)->status) ? s.searchable : s.skipped).push_back(id);
+        }
+        return s;
+      });
   if (!split) co_return Fail(split.error());
 
   NeighborsResponse response{.model = model, .skipped_file_ids = split->skipped};
   if (split->searchable.empty()) co_return response;
 
   const auto n = static_cast<std::size_t>(request.n_neighbors);
-  const std::size_t depth = request.mode == SearchMode::kHybrid
-                                ? std::max<std::size_t>(n * 4, options_.fusion_depth)
-                                : n;
+  const std::size_t depth =
+      request.mode == SearchMode::kHybrid ? std::max<std::size_t>(n * 4, options_.fusion_depth) : n;
   std::vector<RankedKey> ranked;
   if (request.mode == SearchMode::kKeyword) {
     auto r = co_await KeywordRanking(request, model, split->searchable, depth);
@@ -106,9 +105,8 @@ asio::awaitable<Result<NeighborsResponse>> StoreSearcher::Neighbors(NeighborsReq
 
   std::vector<store::MetadataStore::ChunkKey> keys;
   for (const auto& r : ranked) keys.push_back({r.file_id, r.chunk_index});
-  auto chunks = co_await common::Offload(db_pool_, [this, model, keys] {
-    return store_.GetChunks(model, keys);
-  });
+  auto chunks = co_await common::Offload(
+      db_pool_, [this, &model, &keys] { return store_.GetChunks(model, keys); });
   if (!chunks) co_return Fail(chunks.error());
   std::map<std::pair<std::string, int>, const store::ChunkRecord*> by_key;
   for (const auto& c : *chunks) by_key[{c.file_id, c.chunk_index}] = &c;
@@ -130,13 +128,15 @@ asio::awaitable<Result<std::vector<RankedKey>>> StoreSearcher::VectorRanking(
     const NeighborsRequest& request, std::shared_ptr<embed::Embedder> embedder,
     const std::vector<std::string>& file_ids, std::size_t depth) {
   const std::string model = embedder->info().name;
-  auto query = co_await embedder->Embed(
-      embed::EmbedRequest{.texts = {request.text}, .purpose = embed::Purpose::kQuery});
+  // Built outside the co_await: GCC 12 miscompiles initializer lists there.
+  embed::EmbedRequest query_request{.purpose = embed::Purpose::kQuery};
+  query_request.texts.push_back(request.text);
+  auto query = co_await embedder->Embed(std::move(query_request));
   if (!query) co_return Fail(query.error());
   if (query->rows() != 1) co_return Fail(ErrorCode::kEmbeddingFailed, "no query vector");
 
   using Sets = std::vector<std::shared_ptr<const store::VectorSet>>;
-  auto sets = co_await common::Offload(db_pool_, [this, file_ids, model]() -> Result<Sets> {
+  auto sets = co_await common::Offload(db_pool_, [this, &file_ids, &model]() -> Result<Sets> {
     Sets out;
     for (const auto& id : file_ids) {
       auto cached = cache_.Get(id, model);
@@ -154,7 +154,7 @@ asio::awaitable<Result<std::vector<RankedKey>>> StoreSearcher::VectorRanking(
   if (!sets) co_return Fail(sets.error());
 
   co_return co_await common::Offload(
-      cpu_pool_, [q = std::move(*query), sets = std::move(*sets), depth]() -> Result<std::vector<RankedKey>> {
+      cpu_pool_, [&q = *query, &sets = *sets, depth]() -> Result<std::vector<RankedKey>> {
         std::vector<RankedKey> all;
         std::vector<float> scores;
         for (const auto& set : sets) {
@@ -178,10 +178,10 @@ asio::awaitable<Result<std::vector<RankedKey>>> StoreSearcher::VectorRanking(
 asio::awaitable<Result<std::vector<RankedKey>>> StoreSearcher::KeywordRanking(
     const NeighborsRequest& request, const std::string& model,
     const std::vector<std::string>& file_ids, std::size_t depth) {
-  auto hits = co_await common::Offload(db_pool_, [this, text = request.text, file_ids, model,
-                                                  depth] {
-    return store_.KeywordSearch(text, file_ids, model, static_cast<int>(depth));
-  });
+  auto hits =
+      co_await common::Offload(db_pool_, [this, &text = request.text, &file_ids, &model, depth] {
+        return store_.KeywordSearch(text, file_ids, model, static_cast<int>(depth));
+      });
   if (!hits) co_return Fail(hits.error());
   std::vector<RankedKey> out;
   for (const auto& h : *hits) out.push_back(RankedKey{h.file_id, h.chunk_index, h.score});

@@ -24,9 +24,9 @@ namespace ragpdf::query {
 struct SearcherOptions {
   std::size_t cache_bytes = 512ull << 20;  // vectors kept in memory
   int max_neighbors = 100;
-  std::size_t max_files = 1000;       // file ids per query
+  std::size_t max_files = 1000;  // file ids per query
   std::size_t max_text_bytes = 1 << 16;
-  int fusion_depth = 50;              // hybrid: candidates taken from each list (at least)
+  int fusion_depth = 50;  // hybrid: candidates taken from each list (at least)
   double rrf_k = 60.0;
 };
 

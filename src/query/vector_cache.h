@@ -23,8 +23,7 @@ class VectorCache {
  public:
   explicit VectorCache(std::size_t max_bytes) : max_bytes_(max_bytes) {}
 
-  std::shared_ptr<const store::VectorSet> Get(const std::string& file_id,
-                                              const std::string& model);
+  std::shared_ptr<const store::VectorSet> Get(const std::string& file_id, const std::string& model);
   void Put(std::shared_ptr<const store::VectorSet> set);
   void Erase(const std::string& file_id);
   std::size_t bytes() const;

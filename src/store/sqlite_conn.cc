@@ -44,8 +44,8 @@ Statement& Statement::Bind(int index, std::int64_t value) {
 
 Statement& Statement::Bind(int index, std::string_view text) {
   if (bind_rc_ == SQLITE_OK) {
-    bind_rc_ = sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT,
-                                   SQLITE_UTF8);
+    bind_rc_ =
+        sqlite3_bind_text64(stmt_, index, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
   }
   return *this;
 }
@@ -141,7 +141,8 @@ Result<void> Connection::ConfigureWal(std::chrono::milliseconds busy_timeout) {
     if (row && *row) {
       if (stmt->Text(0) == "wal") return {};
       return Fail(ErrorCode::kStorageError, "cannot enable WAL (journal_mode=" + stmt->Text(0) +
-                                                ") on " + std::string(sqlite3_db_filename(db_, "main")));
+                                                ") on " +
+                                                std::string(sqlite3_db_filename(db_, "main")));
     }
     if (row) return Fail(ErrorCode::kStorageError, "journal_mode returned no row");
     if (row.error().code != ErrorCode::kStorageBusy ||
@@ -171,8 +172,7 @@ Result<Statement> Connection::Prepare(const std::string& sql) {
 
 Result<Statement> Connection::PrepareUncached(const std::string& sql) {
   sqlite3_stmt* stmt = nullptr;
-  const int rc =
-      sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr);
+  const int rc = sqlite3_prepare_v2(db_, sql.c_str(), static_cast<int>(sql.size()), &stmt, nullptr);
   if (rc != SQLITE_OK) return Fail(ToError(rc, "prepare", db_));
   return Statement(stmt, /*owned=*/true);
 }

@@ -12,11 +12,11 @@
 #include "store/sqlite_conn.h"
 
 // Propagate an error value from `expr` (a Result) out of the enclosing function.
-#define STORE_RETURN_IF_ERROR(expr)                                 \
-  do {                                                              \
-    if (auto store_result_ = (expr); !store_result_) {              \
+#define STORE_RETURN_IF_ERROR(expr)                                    \
+  do {                                                                 \
+    if (auto store_result_ = (expr); !store_result_) {                 \
       return ::ragpdf::common::Fail(std::move(store_result_).error()); \
-    }                                                               \
+    }                                                                  \
   } while (false)
 
 namespace ragpdf::store {
@@ -234,9 +234,8 @@ Result<std::optional<ModelState>> SelectState(Connection& conn, const std::strin
 template <typename... Args>
 Result<std::vector<ModelState>> SelectStates(Connection& conn, const std::string& where,
                                              const Args&... args) {
-  auto stmt =
-      Query(conn, std::string("SELECT ") + kStateColumns + " FROM file_models WHERE " + where,
-            args...);
+  auto stmt = Query(
+      conn, std::string("SELECT ") + kStateColumns + " FROM file_models WHERE " + where, args...);
   if (!stmt) return Fail(stmt.error());
   std::vector<ModelState> states;
   for (;;) {
@@ -276,8 +275,8 @@ Result<bool> FileExists(Connection& conn, const std::string& file_id) {
 
 Result<void> CheckTransition(FileStatus from, FileStatus to) {
   if (common::CanTransition(from, to)) return {};
-  return Fail(ErrorCode::kInternal, "illegal status transition " + StatusName(from) + " -> " +
-                                        StatusName(to));
+  return Fail(ErrorCode::kInternal,
+              "illegal status transition " + StatusName(from) + " -> " + StatusName(to));
 }
 
 // Deletes chunks (the trigger removes their FTS rows) and the vector blob.
@@ -342,8 +341,8 @@ Result<std::optional<Task>> SelectRunnableTask(Connection& conn, std::int64_t no
   auto row = stmt->Step();
   if (!row) return Fail(row.error());
   if (!*row) return std::nullopt;
-  Task task{stmt->Int(0),  stmt->Text(1), stmt->Text(2), stmt->Text(3),
-            stmt->Text(4), static_cast<int>(stmt->Int(5))};
+  Task task{stmt->Int(0),  stmt->Text(1), stmt->Text(2),
+            stmt->Text(3), stmt->Text(4), static_cast<int>(stmt->Int(5))};
   if (stmt->Text(6) == "leased") ++task.attempts;
   return task;
 }
@@ -526,8 +525,7 @@ Result<void> SqliteStore::CommitIndex(const IndexCommit& commit) {
                 "error_message = NULL, lease_expires_ms = 0, updated_at_ms = ?4 "
                 "WHERE file_id = ?5 AND model = ?6",
                 StatusName(FileStatus::kReadyForChat), commit.pages,
-                static_cast<std::int64_t>(commit.chunks.size()), now, commit.file_id,
-                commit.model);
+                static_cast<std::int64_t>(commit.chunks.size()), now, commit.file_id, commit.model);
   });
 }
 
@@ -540,8 +538,8 @@ Result<void> SqliteStore::MarkError(const std::string& file_id, const std::strin
     STORE_RETURN_IF_ERROR(CheckTransition(from, FileStatus::kError));
     STORE_RETURN_IF_ERROR(DeleteIndex(c, file_id, model));
     STORE_RETURN_IF_ERROR(
-        Exec(c, "DELETE FROM tasks WHERE file_id = ?1 AND model = ?2 AND status != 'done'",
-             file_id, model));
+        Exec(c, "DELETE FROM tasks WHERE file_id = ?1 AND model = ?2 AND status != 'done'", file_id,
+             model));
     return Exec(c,
                 "UPDATE file_models SET status = ?1, chunks = 0, error_code = ?2, "
                 "error_message = ?3, lease_expires_ms = 0, updated_at_ms = ?4 "
@@ -723,8 +721,7 @@ Result<std::string> SqliteStore::StoreTable(const std::string& file_id,
     }
     const std::size_t width = table.header.size();
     if (width == 0 || width > kMaxTableColumns) {
-      return Fail(ErrorCode::kInvalidTable, "table has " + std::to_string(width) +
-                                                " columns; 1.." +
+      return Fail(ErrorCode::kInvalidTable, "table has " + std::to_string(width) + " columns; 1.." +
                                                 std::to_string(kMaxTableColumns) + " allowed");
     }
     if (table.rows.size() > options_.max_table_rows) {

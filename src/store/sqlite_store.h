@@ -56,8 +56,7 @@ class SqliteStore : public MetadataStore {
   common::Result<FileRecord> UpsertFile(const FileRecord& file) override;
   common::Result<std::optional<FileRecord>> GetFile(const std::string& file_id) override;
   common::Result<void> AddOwner(const std::string& file_id, const std::string& username) override;
-  common::Result<int> RemoveOwner(const std::string& file_id,
-                                  const std::string& username) override;
+  common::Result<int> RemoveOwner(const std::string& file_id, const std::string& username) override;
   common::Result<std::vector<std::string>> ListOwners(const std::string& file_id) override;
 
   common::Result<std::optional<ModelState>> GetState(const std::string& file_id,
@@ -79,8 +78,7 @@ class SqliteStore : public MetadataStore {
   // that was just removed.
   common::Result<void> MarkError(const std::string& file_id, const std::string& model,
                                  const common::Error& error) override;
-  common::Result<void> MarkCompleted(const std::string& file_id,
-                                     const std::string& model) override;
+  common::Result<void> MarkCompleted(const std::string& file_id, const std::string& model) override;
   common::Result<std::vector<ModelState>> ListExpiredLeases() override;
 
   common::Result<std::optional<VectorSet>> LoadVectors(const std::string& file_id,

@@ -1,5 +1,5 @@
-#include <boost/asio/thread_pool.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/thread_pool.hpp>
 
 #include "embed/embedder.h"
 #include "embed/hashing_embedder.h"

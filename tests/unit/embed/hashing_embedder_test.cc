@@ -5,11 +5,11 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <gtest/gtest.h>
 
 #include "embed/vector_ops.h"
 
@@ -90,8 +90,8 @@ TEST_F(HashingEmbedderTest, Deterministic) {
 }
 
 TEST_F(HashingEmbedderTest, UnitNormOrZero) {
-  for (const char* text : {"a", "the quick brown fox", "Ünïcödé text ✓ 123",
-                           "x y z x y z x y z w"}) {
+  for (const char* text :
+       {"a", "the quick brown fox", "Ünïcödé text ✓ 123", "x y z x y z x y z w"}) {
     const auto v = Vec(text);
     double norm = 0;
     for (float x : v) norm += static_cast<double>(x) * x;
@@ -117,10 +117,10 @@ TEST_F(HashingEmbedderTest, LexicalSimilaritySanity) {
 TEST_F(HashingEmbedderTest, UnicodeFoldsCaseAccentsAndCompatibilityForms) {
   EXPECT_EQ(Vec("Café"), Vec("cafe"));
   EXPECT_EQ(Vec("ÉCOLE Ñandú"), Vec("ecole nandu"));
-  EXPECT_EQ(Vec("Cafe\xCC\x81"), Vec("café"));             // decomposed accent
-  EXPECT_EQ(Vec("\xEF\xAC\x81le"), Vec("file"));           // "ﬁ" ligature (NFKC)
+  EXPECT_EQ(Vec("Cafe\xCC\x81"), Vec("café"));                         // decomposed accent
+  EXPECT_EQ(Vec("\xEF\xAC\x81le"), Vec("file"));                       // "ﬁ" ligature (NFKC)
   EXPECT_EQ(Vec("\xEF\xBC\xA1\xEF\xBC\xA2\xEF\xBC\xA3"), Vec("abc"));  // fullwidth ＡＢＣ
-  EXPECT_EQ(Vec("Straße"), Vec("STRASSE"));                 // full case folding
+  EXPECT_EQ(Vec("Straße"), Vec("STRASSE"));                            // full case folding
   EXPECT_NE(Vec("cafe"), Vec("cafes"));
 }
 
@@ -131,7 +131,9 @@ TEST(HashingTokenizerTest, WordsAreNormalizedLetterDigitRuns) {
             (W{"hello", "world", "it", "s", "2024", "05", "01"}));
   EXPECT_EQ(tok.Words("Ça va? Très bien."), (W{"ca", "va", "tres", "bien"}));
   EXPECT_EQ(tok.Words("東京 タワー"), (W{"東京", "タワー"}));
-  EXPECT_EQ(tok.Words("abc\xff" "def ghi"), (W{"abc", "def", "ghi"}));  // invalid byte splits
+  EXPECT_EQ(tok.Words("abc\xff"
+                      "def ghi"),
+            (W{"abc", "def", "ghi"}));  // invalid byte splits
   EXPECT_TRUE(tok.Words("").empty());
   EXPECT_EQ(tok.CountTokens("Hello, World! It's 2024-05-01."), 7);
   EXPECT_EQ(tok.CountTokens("Ça va? Très bien."), 4);
@@ -168,7 +170,10 @@ TEST_F(HashingEmbedderTest, EmbedRunsBatchesOnPoolAndKeepsOrder) {
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        result = co_await embedder.Embed(EmbedRequest{texts, Purpose::kDocument, "file"});
+        // A named request: GCC 12 miscompiles a braced temporary passed
+        // directly inside a co_await expression (double free).
+        EmbedRequest request{texts, Purpose::kDocument, "file"};
+        result = co_await embedder.Embed(std::move(request));
         resumed_on = std::this_thread::get_id();
       },
       asio::detached);
@@ -187,7 +192,11 @@ TEST_F(HashingEmbedderTest, EmbedEmptyRequest) {
   asio::io_context io;
   common::Result<Embeddings> result = common::Fail(common::ErrorCode::kInternal, "not run");
   asio::co_spawn(
-      io, [&]() -> asio::awaitable<void> { result = co_await embedder_.Embed(EmbedRequest{}); },
+      io,
+      [&]() -> asio::awaitable<void> {
+        EmbedRequest request;
+        result = co_await embedder_.Embed(std::move(request));
+      },
       asio::detached);
   io.run();
   ASSERT_TRUE(result.has_value());

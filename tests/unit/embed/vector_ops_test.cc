@@ -131,7 +131,8 @@ std::vector<std::pair<std::size_t, float>> BruteForceTopK(const std::vector<floa
   std::stable_sort(idx.begin(), idx.end(),
                    [&](std::size_t a, std::size_t b) { return key(a) > key(b); });
   std::vector<std::pair<std::size_t, float>> out;
-  for (std::size_t i = 0; i < std::min(k, idx.size()); ++i) out.emplace_back(idx[i], scores[idx[i]]);
+  for (std::size_t i = 0; i < std::min(k, idx.size()); ++i)
+    out.emplace_back(idx[i], scores[idx[i]]);
   return out;
 }
 

@@ -30,10 +30,10 @@ class DelimitedTest : public ::testing::Test {
 };
 
 TEST_F(DelimitedTest, QuotedFieldsWithCommasQuotesAndNewlines) {
-  auto parsed = Csv(
-      "name,quote,city\n"
-      "alice,\"said \"\"hi\"\", then left\",\"Paris, France\"\n"
-      "bob,\"two\nlines\",Oslo\n");
+  auto parsed =
+      Csv("name,quote,city\n"
+          "alice,\"said \"\"hi\"\", then left\",\"Paris, France\"\n"
+          "bob,\"two\nlines\",Oslo\n");
   ASSERT_TRUE(parsed) << parsed.error().message;
   EXPECT_EQ(parsed->format, FileFormat::kCsv);
   EXPECT_EQ(parsed->page_count, 1);
@@ -90,7 +90,11 @@ TEST_F(DelimitedTest, InvalidUtf8IsRepaired) {
 
 TEST_F(DelimitedTest, Utf16WithBomIsConverted) {
   // "k,v\n1,2\n" in UTF-16LE, as spreadsheet "Unicode text" exports write.
-  auto parsed = Csv(std::string("\xFF\xFEk\0,\0v\0\n\0" "1\0,\0" "2\0\n\0", 18));
+  auto parsed =
+      Csv(std::string("\xFF\xFEk\0,\0v\0\n\0"
+                      "1\0,\0"
+                      "2\0\n\0",
+                      18));
   ASSERT_TRUE(parsed) << parsed.error().message;
   EXPECT_THAT(parsed->table->header, ElementsAre("k", "v"));
   EXPECT_THAT(parsed->table->rows, ElementsAre(Row{"1", "2"}));

@@ -54,7 +54,11 @@ std::string EscapePdfString(const std::string& text) {
 
 std::string TextContent(const std::vector<std::string>& lines) {
   std::string content = "BT /F1 14 Tf 16 TL 72 720 Td\n";
-  for (const std::string& line : lines) content += "(" + EscapePdfString(line) + ") Tj T*\n";
+  for (const std::string& line : lines) {
+    content += '(';
+    content += EscapePdfString(line);
+    content += ") Tj T*\n";
+  }
   return content + "ET\n";
 }
 
@@ -66,8 +70,8 @@ std::string MakePdf(const std::vector<std::string>& page_contents) {
     kids += std::to_string(4 + 2 * i) + " 0 R ";
   }
   objects.push_back("<< /Type /Catalog /Pages 2 0 R >>");
-  objects.push_back("<< /Type /Pages /Kids [" + kids +
-                    "] /Count " + std::to_string(page_contents.size()) + " >>");
+  objects.push_back("<< /Type /Pages /Kids [" + kids + "] /Count " +
+                    std::to_string(page_contents.size()) + " >>");
   objects.push_back(
       "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>");
   for (std::size_t i = 0; i < page_contents.size(); ++i) {
@@ -96,7 +100,8 @@ std::string MakePdf(const std::vector<std::string>& page_contents) {
   return pdf;
 }
 
-void WriteZip(const std::filesystem::path& path, const std::map<std::string, std::string>& entries) {
+void WriteZip(const std::filesystem::path& path,
+              const std::map<std::string, std::string>& entries) {
   int error = 0;
   zip_t* zip = zip_open(path.c_str(), ZIP_CREATE | ZIP_TRUNCATE, &error);
   if (!zip) throw std::runtime_error("zip_open failed");
@@ -131,21 +136,23 @@ std::map<std::string, std::string> XlsxParts(std::string_view sheet_data,
       R"(<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>)"
       R"(</Types>)";
   parts["_rels/.rels"] =
-      xml + R"(<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">)"
-            R"(<Relationship Id="rId1" Type=")" +
+      xml +
+      R"(<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">)"
+      R"(<Relationship Id="rId1" Type=")" +
       rel_ns + R"(/officeDocument" Target="xl/workbook.xml"/></Relationships>)";
   parts["xl/workbook.xml"] = xml + R"(<workbook xmlns=")" + main_ns + R"(" xmlns:r=")" + rel_ns +
                              R"("><sheets><sheet name="Data" sheetId="1" r:id="rId1"/>)"
                              R"(</sheets></workbook>)";
   parts["xl/_rels/workbook.xml.rels"] =
-      xml + R"(<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">)"
-            R"(<Relationship Id="rId1" Type=")" +
-      rel_ns + R"(/worksheet" Target="worksheets/sheet1.xml"/>)"
-               R"(<Relationship Id="rId2" Type=")" +
+      xml +
+      R"(<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">)"
+      R"(<Relationship Id="rId1" Type=")" +
+      rel_ns +
+      R"(/worksheet" Target="worksheets/sheet1.xml"/>)"
+      R"(<Relationship Id="rId2" Type=")" +
       rel_ns + R"(/sharedStrings" Target="sharedStrings.xml"/></Relationships>)";
-  parts["xl/worksheets/sheet1.xml"] = xml + R"(<worksheet xmlns=")" + main_ns +
-                                      R"("><sheetData>)" + std::string(sheet_data) +
-                                      "</sheetData></worksheet>";
+  parts["xl/worksheets/sheet1.xml"] = xml + R"(<worksheet xmlns=")" + main_ns + R"("><sheetData>)" +
+                                      std::string(sheet_data) + "</sheetData></worksheet>";
   parts["xl/sharedStrings.xml"] =
       xml + R"(<sst xmlns=")" + main_ns + R"(">)" + std::string(shared_strings) + "</sst>";
   return parts;
