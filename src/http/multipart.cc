@@ -291,6 +291,7 @@ Result<bool> MultipartParser::StepBoundaryLine() {
   }
   std::size_t crlf = rest.find(kCrlf);
   std::string_view padding = rest.substr(0, std::min(crlf, rest.size()));
+  if (crlf == std::string_view::npos && padding.ends_with('\r')) padding.remove_suffix(1);
   if (!std::all_of(padding.begin(), padding.end(), IsSpace)) {
     return Fail(ErrorCode::kBadRequest, "malformed multipart boundary line");
   }

@@ -25,6 +25,7 @@ class Server:
 
     def __init__(self, data_dir=None, workers=1, extra_args=(), env=None):
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="ragpdf-test-")
+        os.makedirs(self.data_dir, exist_ok=True)
         self.workers = workers
         self.extra_args = list(extra_args)
         self.env = env or {}

@@ -26,22 +26,32 @@ def test_restart_keeps_everything(data_dir):
 
 
 def test_killed_during_ingest_recovers_after_restart(data_dir):
-    # Slow the pipeline down with many pages so the kill lands mid-ingest.
+    # One file at a time and many pages, so the kill lands mid-ingest.
     s = Server(data_dir=data_dir,
                extra_args=["--max-concurrent-tasks", "1", "--lease-ms", "1500"]).start()
-    pdfs = [make_pdf([lorem_page(300 + i * 40 + p, 60) for p in range(40)]) for i in range(6)]
+    pdfs = [make_pdf([lorem_page(300 + i * 100 + p, 60) for p in range(80)]) for i in range(10)]
     r = s.upload([(f"big{i}.pdf", d) for i, d in enumerate(pdfs)], wait=False)
     assert r.status_code == 202, r.text
     ids = [f["file_id"] for f in r.json()["files"]]
-    time.sleep(0.3)
+    # Kill as soon as the first file is searchable while others are in flight.
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        states = [s.status(fid).json()["status"] for fid in ids]
+        if any(st in ("ready_for_chat", "completed") for st in states):
+            break
+        time.sleep(0.01)
     s.kill()
+    assert "in_progress" in states, states
 
-    # A new process takes over the dead one's leases (after they expire) and
+    # A new process takes over the dead one's leases once they expire and
     # finishes every file from the staged bytes.
     s2 = Server(data_dir=data_dir, env={"RAGPDF_LEASE_MS": "1500"}).start()
     try:
         for fid in ids:
-            st = s2.wait_status(fid, ("completed", "error"), timeout=120)
+            st = s2.wait_status(fid, ("completed", "error"), timeout=180)
             assert st["status"] == "completed", st
+        assert "recover file_id=" in s2.read_log()
+        r = s2.neighbors("river mountain", ids, n=3, mode="keyword").json()
+        assert len(r["results"]) == 3 and r["skipped_file_ids"] == []
     finally:
         s2.stop()

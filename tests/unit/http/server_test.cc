@@ -20,6 +20,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_future.hpp>
@@ -320,7 +321,12 @@ class ServerTest : public ::testing::Test {
   void TearDown() override {
     if (server_) {
       Shutdown(std::chrono::milliseconds(500));
-      io_.stop();
+      // After a shutdown nothing may keep the io_context busy.
+      work_.reset();
+      if (stopped_.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+        ADD_FAILURE() << "io_context still has work after Shutdown()";
+        io_.stop();
+      }
       thread_.join();
     }
     std::filesystem::remove_all(temp_dir_);
@@ -337,7 +343,12 @@ class ServerTest : public ::testing::Test {
     EXPECT_NE(port_, 0);
     EXPECT_TRUE(std::filesystem::is_directory(temp_dir_ / "uploads"));
     server_->Start();
-    thread_ = std::thread([this] { io_.run(); });
+    std::promise<void> stopped;
+    stopped_ = stopped.get_future().share();
+    thread_ = std::thread([this, stopped = std::move(stopped)]() mutable {
+      io_.run();
+      stopped.set_value();
+    });
   }
 
   void Shutdown(std::chrono::milliseconds grace) {
@@ -374,6 +385,8 @@ class ServerTest : public ::testing::Test {
 
   std::filesystem::path temp_dir_;
   asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_{io_.get_executor()};
+  std::shared_future<void> stopped_;
   FakeIngest ingest_;
   FakeSearcher searcher_;
   std::unique_ptr<Server> server_;
