@@ -236,11 +236,19 @@ Result<void> MultipartParser::Process() {
     Result<bool> step = true;
     switch (state_) {
       case State::kPreamble:
-      case State::kBody: step = StepScan(); break;
-      case State::kBoundaryLine: step = StepBoundaryLine(); break;
-      case State::kHeaders: step = StepHeaders(); break;
+      case State::kBody:
+        step = StepScan();
+        break;
+      case State::kBoundaryLine:
+        step = StepBoundaryLine();
+        break;
+      case State::kHeaders:
+        step = StepHeaders();
+        break;
       case State::kEpilogue:
-      case State::kFailed: step = false; break;
+      case State::kFailed:
+        step = false;
+        break;
     }
     if (!step) return Fail(step.error());
     more = *step;

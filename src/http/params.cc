@@ -27,7 +27,11 @@ std::string Lower(std::string_view s) {
 std::size_t Utf8SequenceLength(std::string_view s, std::size_t i) {
   auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[k]); };
   unsigned char c = byte(i);
-  std::size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+  std::size_t len = c < 0x80           ? 1
+                    : (c >> 5) == 0x6  ? 2
+                    : (c >> 4) == 0xE  ? 3
+                    : (c >> 3) == 0x1E ? 4
+                                       : 0;
   if (len == 0 || i + len > s.size()) return 0;
   char32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
   for (std::size_t k = 1; k < len; ++k) {
@@ -66,9 +70,8 @@ std::string_view TrimWhitespace(std::string_view s) {
 Result<std::string> NormalizeFileId(std::string_view id, std::string_view field) {
   std::string lower = Lower(TrimWhitespace(id));
   if (!common::IsFileId(lower)) {
-    return Fail(ErrorCode::kBadRequest,
-                std::string(field) + ": not a file id (64 hex digits): '" +
-                    std::string(Utf8Prefix(lower, 80)) + "'");
+    return Fail(ErrorCode::kBadRequest, std::string(field) + ": not a file id (64 hex digits): '" +
+                                            std::string(Utf8Prefix(lower, 80)) + "'");
   }
   return lower;
 }
@@ -104,9 +107,12 @@ Result<query::SearchMode> ParseMode(std::string_view text) {
 
 std::string_view ModeName(query::SearchMode mode) {
   switch (mode) {
-    case query::SearchMode::kVector: return "vector";
-    case query::SearchMode::kKeyword: return "keyword";
-    case query::SearchMode::kHybrid: return "hybrid";
+    case query::SearchMode::kVector:
+      return "vector";
+    case query::SearchMode::kKeyword:
+      return "keyword";
+    case query::SearchMode::kHybrid:
+      return "hybrid";
   }
   return "hybrid";
 }

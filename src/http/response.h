@@ -13,6 +13,7 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/status.hpp>
 #include <boost/json/value.hpp>
+#include <boost/system/error_code.hpp>
 
 #include "common/error.h"
 
@@ -37,5 +38,12 @@ Response ErrorResponse(const common::Error& error,
 
 // `{"code": ..., "message": ...}`, as nested in error bodies and per-file results.
 boost::json::object ErrorJson(const common::Error& error);
+
+// `response`, marked to close the connection after it is sent.
+Response Closing(Response response);
+
+// Whether a Beast read error means the request is malformed (answer 400), as
+// opposed to the connection failing or the client leaving (nothing to answer).
+bool IsMalformedRequest(const boost::system::error_code& ec);
 
 }  // namespace ragpdf::http

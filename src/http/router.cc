@@ -69,9 +69,8 @@ RouteMatch MatchRoute(verb method, std::string_view target) {
         if (!allow.empty()) allow += ", ";
         allow += std::string(beast_http::to_string(v));
       }
-      Response error = ErrorResponse(
-          {ErrorCode::kBadRequest, "method not allowed; use " + allow},
-          beast_http::status::method_not_allowed);
+      Response error = ErrorResponse({ErrorCode::kBadRequest, "method not allowed; use " + allow},
+                                     beast_http::status::method_not_allowed);
       error.headers.emplace_back(beast_http::field::allow, allow);
       match.error = std::move(error);
       return match;

@@ -59,7 +59,8 @@ asio::awaitable<Response> CheckEmbeddings(ingest::Service& ingest, std::string c
                        {"files_missing_embeddings", checked->results.size() - with_embeddings},
                        {"all_files_ready", all_ready},
                        {"model_choice", checked->model}};
-  co_return JsonResponse(json::object{{"results", std::move(results)}, {"summary", std::move(summary)}});
+  co_return JsonResponse(
+      json::object{{"results", std::move(results)}, {"summary", std::move(summary)}});
 }
 
 asio::awaitable<Response> EmbeddingStatus(ingest::Service& ingest, std::string file_id,

@@ -18,14 +18,14 @@
 namespace ragpdf::http {
 
 // POST /embeddings/check
-boost::asio::awaitable<Response> CheckEmbeddings(ingest::Service& ingest,
-                                                 std::string content_type, std::string body);
+boost::asio::awaitable<Response> CheckEmbeddings(ingest::Service& ingest, std::string content_type,
+                                                 std::string body);
 // GET /embeddings/status/{file_id}?model_choice=
 boost::asio::awaitable<Response> EmbeddingStatus(ingest::Service& ingest, std::string file_id,
                                                  std::string model_choice);
 // POST /file/neighbors
-boost::asio::awaitable<Response> FindNeighbors(query::Searcher& searcher,
-                                               std::string content_type, std::string body);
+boost::asio::awaitable<Response> FindNeighbors(query::Searcher& searcher, std::string content_type,
+                                               std::string body);
 // DELETE or POST /delete
 boost::asio::awaitable<Response> DeleteFiles(ingest::Service& ingest, std::string content_type,
                                              std::string body);

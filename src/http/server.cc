@@ -9,6 +9,8 @@
 #include <system_error>
 #include <utility>
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -26,8 +28,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "common/async.h"
 #include "common/metrics.h"
@@ -67,16 +67,6 @@ struct Connection {
 
 using HeaderParser = beast_http::request_parser<beast_http::empty_body>;
 
-bool IsProtocolError(const boost::system::error_code& ec) {
-  return ec.category() == beast_http::make_error_code(beast_http::error::bad_version).category() &&
-         ec != beast_http::error::end_of_stream && ec != beast_http::error::partial_message;
-}
-
-Response Closing(Response response) {
-  response.close = true;
-  return response;
-}
-
 // The response to a request whose header could not be parsed.
 Response HeaderError(const boost::system::error_code& ec) {
   if (ec == beast_http::error::header_limit) {
@@ -87,8 +77,8 @@ Response HeaderError(const boost::system::error_code& ec) {
 }
 
 Response TooLarge(std::uint64_t limit) {
-  return Closing(ErrorResponse(
-      {ErrorCode::kPayloadTooLarge, "request body larger than " + std::to_string(limit) + " bytes"}));
+  return Closing(ErrorResponse({ErrorCode::kPayloadTooLarge,
+                                "request body larger than " + std::to_string(limit) + " bytes"}));
 }
 
 // What the per-request log line and metrics need from the request line.
@@ -209,8 +199,8 @@ Result<tcp::endpoint> Server::State::ResolveEndpoint() const {
   if (!ec) return tcp::endpoint(address, options_.port);
   // A host name: resolving blocks, but only once at start-up.
   tcp::resolver resolver(io_);
-  auto results = resolver.resolve(options_.host, std::to_string(options_.port),
-                                  tcp::resolver::passive, ec);
+  auto results =
+      resolver.resolve(options_.host, std::to_string(options_.port), tcp::resolver::passive, ec);
   if (ec || results.empty()) {
     return Fail(ErrorCode::kUnavailable, "cannot resolve host " + options_.host);
   }
@@ -228,8 +218,8 @@ Result<std::uint16_t> Server::State::Listen() {
   if (!endpoint) return Fail(endpoint.error());
   boost::system::error_code ec;
   auto fail = [&](std::string_view what) {
-    return Fail(ErrorCode::kUnavailable, fmt::format("{} {}:{}: {}", what, options_.host,
-                                                     options_.port, ec.message()));
+    return Fail(ErrorCode::kUnavailable,
+                fmt::format("{} {}:{}: {}", what, options_.host, options_.port, ec.message()));
   };
   acceptor_.open(endpoint->protocol(), ec);
   if (ec) return fail("open");
@@ -299,7 +289,7 @@ asio::awaitable<bool> Server::State::ServeOne(Connection& conn, beast::flat_buff
   conn.idle = false;
   RequestInfo info;
   info.bytes_in = n;
-  if (ec && !IsProtocolError(ec)) co_return false;  // closed, timed out or shut down
+  if (ec && !IsMalformedRequest(ec)) co_return false;  // closed, timed out or shut down
   if (ec) {
     // Named, not a temporary: GCC 12 mishandles temporaries with destructors
     // that live across a co_await.
@@ -362,7 +352,7 @@ asio::awaitable<std::optional<Response>> Server::State::ReadJsonAndDispatch(
     auto [ec, n] = co_await beast_http::async_read(conn.stream, buffer, parser, kAwait);
     info.bytes_in += n;
     if (ec == beast_http::error::body_limit) co_return TooLarge(limit);
-    if (ec && IsProtocolError(ec)) {
+    if (ec && IsMalformedRequest(ec)) {
       co_return Closing(ErrorResponse({ErrorCode::kBadRequest, "malformed body: " + ec.message()}));
     }
     if (ec) co_return std::nullopt;
@@ -371,8 +361,8 @@ asio::awaitable<std::optional<Response>> Server::State::ReadJsonAndDispatch(
   co_return co_await Dispatch(match, std::move(content_type), std::move(body));
 }
 
-asio::awaitable<Response> Server::State::Dispatch(const RouteMatch& match,
-                                                  std::string content_type, std::string body) {
+asio::awaitable<Response> Server::State::Dispatch(const RouteMatch& match, std::string content_type,
+                                                  std::string body) {
   switch (*match.route) {
     case Route::kEmbeddingsCheck:
       co_return co_await CheckEmbeddings(ingest_, std::move(content_type), std::move(body));
@@ -382,16 +372,19 @@ asio::awaitable<Response> Server::State::Dispatch(const RouteMatch& match,
       co_return co_await FindNeighbors(searcher_, std::move(content_type), std::move(body));
     case Route::kDelete:
       co_return co_await DeleteFiles(ingest_, std::move(content_type), std::move(body));
-    case Route::kAvailableModels: co_return AvailableModels(ingest_);
-    case Route::kHealth: co_return Health(ingest_);
-    case Route::kMetrics: co_return MetricsText(ingest_);
-    case Route::kUpload: break;  // streamed by Handle()
+    case Route::kAvailableModels:
+      co_return AvailableModels(ingest_);
+    case Route::kHealth:
+      co_return Health(ingest_);
+    case Route::kMetrics:
+      co_return MetricsText(ingest_);
+    case Route::kUpload:
+      break;  // streamed by Handle()
   }
   co_return ErrorResponse({ErrorCode::kInternal, "route without a handler"});
 }
 
-asio::awaitable<bool> Server::State::Write(Connection& conn, Response response,
-                                           RequestInfo& info) {
+asio::awaitable<bool> Server::State::Write(Connection& conn, Response response, RequestInfo& info) {
   beast_http::response<beast_http::string_body> res{response.status, info.version};
   res.set(beast_http::field::server, "ragpdf");
   res.set(beast_http::field::content_type, response.content_type);

@@ -9,13 +9,16 @@
 #include <system_error>
 #include <utility>
 
+#include <fmt/format.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/url/params_view.hpp>
+#include <boost/url/parse_query.hpp>
 #include <boost/json/array.hpp>
-#include <fmt/format.h>
 
 #include "http/params.h"
 
@@ -25,6 +28,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace beast_http = boost::beast::http;
 namespace json = boost::json;
+using common::Error;
 using common::ErrorCode;
 using common::Fail;
 using common::Result;
@@ -69,17 +73,6 @@ class TempFileGuard {
   std::vector<std::filesystem::path> paths_;
 };
 
-Response Closing(Response response) {
-  response.close = true;
-  return response;
-}
-
-// Errors of the HTTP parser itself, as opposed to the connection failing.
-bool IsProtocolError(const boost::system::error_code& ec) {
-  return ec.category() == beast_http::make_error_code(beast_http::error::bad_version).category() &&
-         ec != beast_http::error::end_of_stream && ec != beast_http::error::partial_message;
-}
-
 }  // namespace
 
 UploadCollector::UploadCollector(std::filesystem::path temp_dir, UploadLimits limits)
@@ -113,9 +106,9 @@ Result<void> UploadCollector::OnPartBegin(const PartInfo& part) {
 Result<void> UploadCollector::OnPartData(std::string_view data) {
   if (kind_ == PartKind::kField) {
     if (field_value_.size() + data.size() > limits_.max_field_bytes) {
-      return Fail(ErrorCode::kPayloadTooLarge,
-                  field_name_ + ": longer than " + std::to_string(limits_.max_field_bytes) +
-                      " bytes");
+      return Fail(
+          ErrorCode::kPayloadTooLarge,
+          field_name_ + ": longer than " + std::to_string(limits_.max_field_bytes) + " bytes");
     }
     field_value_.append(data);
     return {};
@@ -218,10 +211,41 @@ Result<ingest::UploadRequest> UploadCollector::TakeRequest() {
   return request;
 }
 
+namespace {
+
+bool IsUrlEncodedForm(std::string_view content_type) {
+  const auto semi = content_type.find(';');
+  std::string type(content_type.substr(0, semi));
+  for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!type.empty() && type.back() == ' ') type.pop_back();
+  return type == "application/x-www-form-urlencoded";
+}
+
+// Feeds the fields of an urlencoded body to the collector as if they were
+// multipart text fields.
+Result<void> FeedUrlEncodedForm(std::string_view body, UploadCollector& collector) {
+  if (!boost::urls::parse_query(body)) {
+    return Fail(ErrorCode::kBadRequest, "malformed application/x-www-form-urlencoded body");
+  }
+  boost::urls::encoding_opts opts;
+  opts.space_as_plus = true;
+  for (const auto& param : boost::urls::params_view(body, opts)) {
+    PartInfo part{.name = param.key};
+    if (auto r = collector.OnPartBegin(part); !r) return r;
+    if (auto r = collector.OnPartData(param.value); !r) return r;
+    if (auto r = collector.OnPartEnd(); !r) return r;
+  }
+  return {};
+}
+
+}  // namespace
+
 Result<std::string> CheckUploadHeaders(
     const beast_http::request_parser<beast_http::empty_body>& header,
     std::uint64_t max_upload_bytes) {
-  auto boundary = MultipartBoundary(header.get()[beast_http::field::content_type]);
+  const auto content_type = header.get()[beast_http::field::content_type];
+  if (IsUrlEncodedForm(content_type)) return std::string();
+  auto boundary = MultipartBoundary(content_type);
   if (!boundary) return boundary;
   if (header.content_length() && *header.content_length() > max_upload_bytes) {
     return Fail(ErrorCode::kPayloadTooLarge,
@@ -230,12 +254,46 @@ Result<std::string> CheckUploadHeaders(
   return boundary;
 }
 
-asio::awaitable<std::optional<Response>> ServeUpload(
+namespace {
+
+// How reading a body ended: fully read (neither set), with a response to send
+// early (an error), or with the client gone (nothing to answer).
+struct BodyRead {
+  std::optional<Response> early;
+  bool client_gone = false;
+};
+
+// A form without files (only existing_file_ids), as FastAPI's Form() also
+// accepts it: the fields go through the same collector as multipart fields.
+asio::awaitable<BodyRead> ReadUrlEncodedForm(
     beast::tcp_stream& stream, beast::flat_buffer& buffer,
-    beast_http::request_parser<beast_http::empty_body>& header, std::string boundary,
-    const ServerOptions& options, ingest::Service& ingest, std::uint64_t& bytes_in) {
-  UploadCollector collector(options.temp_dir, {.max_files = options.max_files_per_upload,
-                                               .max_field_bytes = options.max_field_bytes});
+    beast_http::request_parser<beast_http::empty_body>& header, const ServerOptions& options,
+    UploadCollector& collector, std::uint64_t& bytes_in) {
+  beast_http::request_parser<beast_http::string_body> parser(std::move(header));
+  parser.body_limit(options.max_field_bytes);
+  stream.expires_after(options.request_timeout);
+  auto [ec, n] =
+      co_await beast_http::async_read(stream, buffer, parser, asio::as_tuple(asio::use_awaitable));
+  bytes_in += n;
+  if (ec == beast_http::error::body_limit) {
+    Error too_large{ErrorCode::kPayloadTooLarge, "form body over the field limit"};
+    co_return BodyRead{.early = Closing(ErrorResponse(too_large))};
+  }
+  if (ec && IsMalformedRequest(ec)) {
+    Error malformed{ErrorCode::kBadRequest, "malformed body: " + ec.message()};
+    co_return BodyRead{.early = Closing(ErrorResponse(malformed))};
+  }
+  if (ec) co_return BodyRead{.client_gone = true};
+  auto fed = FeedUrlEncodedForm(parser.get().body(), collector);
+  if (!fed) co_return BodyRead{.early = ErrorResponse(fed.error())};
+  co_return BodyRead{};
+}
+
+// Streams a multipart body through the parser into the collector.
+asio::awaitable<BodyRead> ReadMultipart(
+    beast::tcp_stream& stream, beast::flat_buffer& buffer,
+    beast_http::request_parser<beast_http::empty_body>& header, const std::string& boundary,
+    const ServerOptions& options, UploadCollector& collector, std::uint64_t& bytes_in) {
   MultipartParser multipart(boundary, collector,
                             {.max_header_bytes = options.max_header_bytes,
                              .max_parts = options.max_files_per_upload + kMaxFieldParts});
@@ -251,20 +309,42 @@ asio::awaitable<std::optional<Response>> ServeUpload(
     bytes_in += n;
     if (ec == beast_http::error::need_buffer) ec = {};
     if (ec == beast_http::error::body_limit) {
-      co_return Closing(ErrorResponse(
-          {ErrorCode::kPayloadTooLarge,
-           "upload larger than " + std::to_string(options.max_upload_bytes) + " bytes"}));
+      Error too_large{ErrorCode::kPayloadTooLarge,
+                      "upload larger than " + std::to_string(options.max_upload_bytes) + " bytes"};
+      co_return BodyRead{.early = Closing(ErrorResponse(too_large))};
     }
-    if (ec && IsProtocolError(ec)) {
-      co_return Closing(ErrorResponse({ErrorCode::kBadRequest, "malformed body: " + ec.message()}));
+    if (ec && IsMalformedRequest(ec)) {
+      Error malformed{ErrorCode::kBadRequest, "malformed body: " + ec.message()};
+      co_return BodyRead{.early = Closing(ErrorResponse(malformed))};
     }
-    if (ec) co_return std::nullopt;  // the client went away or timed out
+    if (ec) co_return BodyRead{.client_gone = true};  // gone or timed out
     std::size_t got = chunk.size() - parser.get().body().size;
     if (auto fed = multipart.Feed({chunk.data(), got}); !fed) {
-      co_return Closing(ErrorResponse(fed.error()));
+      co_return BodyRead{.early = Closing(ErrorResponse(fed.error()))};
     }
   }
-  if (auto finished = multipart.Finish(); !finished) co_return ErrorResponse(finished.error());
+  if (auto finished = multipart.Finish(); !finished) {
+    co_return BodyRead{.early = ErrorResponse(finished.error())};
+  }
+  co_return BodyRead{};
+}
+
+}  // namespace
+
+asio::awaitable<std::optional<Response>> ServeUpload(
+    beast::tcp_stream& stream, beast::flat_buffer& buffer,
+    beast_http::request_parser<beast_http::empty_body>& header, std::string boundary,
+    const ServerOptions& options, ingest::Service& ingest, std::uint64_t& bytes_in) {
+  UploadCollector collector(options.temp_dir, {.max_files = options.max_files_per_upload,
+                                               .max_field_bytes = options.max_field_bytes});
+  BodyRead read;
+  if (boundary.empty()) {
+    read = co_await ReadUrlEncodedForm(stream, buffer, header, options, collector, bytes_in);
+  } else {
+    read = co_await ReadMultipart(stream, buffer, header, boundary, options, collector, bytes_in);
+  }
+  if (read.client_gone) co_return std::nullopt;
+  if (read.early) co_return std::move(read.early);
   auto request = collector.TakeRequest();
   if (!request) co_return ErrorResponse(request.error());
 
@@ -278,8 +358,8 @@ asio::awaitable<std::optional<Response>> ServeUpload(
                          wait ? beast_http::status::ok : beast_http::status::accepted);
 }
 
-json::object UploadResponseJson(const ingest::UploadResponse& response,
-                                std::size_t requested_files, bool wait) {
+json::object UploadResponseJson(const ingest::UploadResponse& response, std::size_t requested_files,
+                                bool wait) {
   json::array file_ids;
   json::array filenames;
   json::array files;

@@ -146,3 +146,46 @@ def test_upload_over_limit_is_413_and_stores_nothing(tmp_path):
         assert leftovers == []
     finally:
         s.stop()
+
+
+def _vm(pid, key):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError(key)
+
+
+def test_one_gib_upload_streams_with_bounded_memory(tmp_path):
+    """A 1 GiB chunked upload must not raise the server's RSS anywhere near 1 GiB."""
+    import requests
+    from ragpdf_client import Server
+    s = Server(data_dir=str(tmp_path / "d"), extra_args=["--max-upload-mb", "2048"]).start()
+    try:
+        boundary = "ragpdfboundary7d93"
+        block = os.urandom(1 << 20)
+        total = 1 << 30
+
+        def body():
+            yield (f"--{boundary}\r\nContent-Disposition: form-data; name=\"username\"\r\n\r\n"
+                   f"alice\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; "
+                   f"filename=\"huge.bin\"\r\n\r\n").encode()
+            for _ in range(total // len(block)):
+                yield block
+            yield f"\r\n--{boundary}--\r\n".encode()
+
+        before = _vm(s.proc.pid, "VmRSS")
+        r = requests.post(s.url + "/file/upload", data=body(), timeout=600,
+                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        assert r.status_code == 200, r.text
+        f = r.json()["files"][0]
+        # The whole GiB arrived and was hashed (unsupported type, so nothing is kept).
+        assert f["error"]["code"] == "unsupported_format"
+        import hashlib
+        expected = hashlib.sha256()
+        for _ in range(total // len(block)):
+            expected.update(block)
+        assert f["file_id"] == expected.hexdigest()
+        peak = _vm(s.proc.pid, "VmHWM")
+        assert peak - before < 64 * 1024 * 1024, (before, peak)
+    finally:
+        s.stop()

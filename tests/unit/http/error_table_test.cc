@@ -1,7 +1,7 @@
 #include "http/error_table.h"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "http/response.h"
 

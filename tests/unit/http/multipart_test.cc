@@ -193,8 +193,9 @@ TEST(MultipartParserTest, GarbageAfterBoundaryFails) {
 TEST(MultipartParserTest, HeaderBlockTooLargeFails) {
   RecordingHandler handler;
   MultipartParser parser("b", handler, {.max_header_bytes = 100, .max_parts = 10});
-  std::string body = "--b\r\nContent-Disposition: form-data; name=\"f\"\r\nX-Pad: " +
-                     std::string(200, 'x') + "\r\n\r\ndata\r\n--b--";
+  std::string body =
+      "--b\r\nContent-Disposition: form-data; name=\"f\"\r\nX-Pad: " + std::string(200, 'x') +
+      "\r\n\r\ndata\r\n--b--";
   // Byte by byte: the limit must trigger before the block is complete.
   Result<void> r;
   std::size_t fed = 0;
@@ -207,7 +208,8 @@ TEST(MultipartParserTest, HeaderBlockTooLargeFails) {
 
 TEST(MultipartParserTest, PartCountLimit) {
   std::string body;
-  for (int i = 0; i < 4; ++i) body += "--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n";
+  for (int i = 0; i < 4; ++i)
+    body += "--b\r\nContent-Disposition: form-data; name=\"f\"\r\n\r\nx\r\n";
   body += "--b--\r\n";
   {
     RecordingHandler handler;
@@ -270,7 +272,8 @@ TEST(PartHeadersTest, FilenameVariants) {
   EXPECT_EQ(p->name, "file");
   EXPECT_EQ(p->filename, "na\xC3\xAFve.txt");
 
-  p = ParsePartHeaders("Content-Disposition: form-data; name=file; filename*=ISO-8859-1''caf%E9.md");
+  p = ParsePartHeaders(
+      "Content-Disposition: form-data; name=file; filename*=ISO-8859-1''caf%E9.md");
   ASSERT_TRUE(p);
   EXPECT_EQ(p->filename, "caf\xC3\xA9.md");
 

@@ -5,9 +5,9 @@
 #include <iterator>
 #include <string>
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 #include <unistd.h>
+#include <boost/json/parse.hpp>
 
 #include "common/hash.h"
 #include "http/json_request.h"
@@ -29,7 +29,9 @@ TEST(SanitizeFilenameTest, KeepsOnlyASafeBaseName) {
   EXPECT_EQ(SanitizeFilename("report.pdf"), "report.pdf");
   EXPECT_EQ(SanitizeFilename("../../etc/passwd"), "passwd");
   EXPECT_EQ(SanitizeFilename("C:\\Users\\bob\\cv.docx"), "cv.docx");
-  EXPECT_EQ(SanitizeFilename("a\x01" "b\r\nc\x7f.txt"), "abc.txt");
+  EXPECT_EQ(SanitizeFilename("a\x01"
+                             "b\r\nc\x7f.txt"),
+            "abc.txt");
   EXPECT_EQ(SanitizeFilename("bad\xff\xfe utf8.md"), "bad utf8.md");
   EXPECT_EQ(SanitizeFilename("caf\xC3\xA9 \xE2\x82\xAC.csv"), "caf\xC3\xA9 \xE2\x82\xAC.csv");
   EXPECT_EQ(SanitizeFilename("x\xC2\x85y"), "xy");  // C1 control
@@ -51,7 +53,8 @@ TEST(SanitizeFilenameTest, ShortensLongNamesKeepingExtensionAndUtf8) {
 }
 
 TEST(ParamsTest, FileIdList) {
-  auto ids = ParseFileIdList(" " + kId + " ,\n\n" + std::string(64, 'B') + ",,", "existing_file_ids");
+  auto ids =
+      ParseFileIdList(" " + kId + " ,\n\n" + std::string(64, 'B') + ",,", "existing_file_ids");
   ASSERT_TRUE(ids);
   EXPECT_EQ(*ids, (std::vector<std::string>{kId, std::string(64, 'b')}));
   EXPECT_TRUE(ParseFileIdList("", "x")->empty());
@@ -106,9 +109,9 @@ TEST(JsonRequestTest, FileIds) {
   EXPECT_EQ(GetFileIds(obj("{\"file_ids\": [\"" + kId + "\", \"" + kId2 + "\", \"" + kId + "\"]}"))
                 .value(),
             (std::vector<std::string>{kId, kId2}));
-  EXPECT_EQ(GetFileIds(obj("{\"file_id\": \"" + kId2 + "\", \"file_ids\": [\"" + kId + "\"]}"))
-                .value(),
-            (std::vector<std::string>{kId2, kId}));
+  EXPECT_EQ(
+      GetFileIds(obj("{\"file_id\": \"" + kId2 + "\", \"file_ids\": [\"" + kId + "\"]}")).value(),
+      (std::vector<std::string>{kId2, kId}));
   EXPECT_EQ(GetFileIds(obj("{\"file_ids\": \"" + kId + "\"}")).value(), std::vector{kId});
   EXPECT_EQ(GetFileIds(obj("{}")).error().code, ErrorCode::kMissingField);
   EXPECT_EQ(GetFileIds(obj("{\"file_ids\": [1]}")).error().code, ErrorCode::kBadRequest);

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include <gtest/gtest.h>
+#include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/executor_work_guard.hpp>
@@ -31,8 +33,6 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
-#include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "common/async.h"
 #include "common/hash.h"
@@ -85,8 +85,9 @@ class FakeIngest final : public ingest::Service {
       std::filesystem::remove(f.temp_path);  // the service owns the file
       ingest::FileOutcome outcome{.file_id = f.sha256,
                                   .filename = f.filename,
-                                  .kind = f.filename.ends_with(".csv") ? common::FileKind::kTabular
-                                                                       : common::FileKind::kDocument,
+                                  .kind = f.filename.ends_with(".csv")
+                                              ? common::FileKind::kTabular
+                                              : common::FileKind::kDocument,
                                   .status = FileStatus::kReadyForChat,
                                   .pages = 3,
                                   .chunks = 7};
@@ -159,8 +160,7 @@ class FakeIngest final : public ingest::Service {
   }
 
   ingest::Stats GetStats() const override {
-    return {.files_in_flight = 2, .files_queued = 3, .background_tasks_running = 1,
-            .ready = ready};
+    return {.files_in_flight = 2, .files_queued = 3, .background_tasks_running = 1, .ready = ready};
   }
 
   static std::string ModelOr(const std::string& model) { return model.empty() ? "mini" : model; }
@@ -259,8 +259,8 @@ struct FormPart {
 constexpr std::string_view kBoundary = "XyZzyBoundary42";
 
 std::string PartHeader(const FormPart& p) {
-  std::string h = "--" + std::string(kBoundary) + "\r\nContent-Disposition: form-data; name=\"" +
-                  p.name + "\"";
+  std::string h =
+      "--" + std::string(kBoundary) + "\r\nContent-Disposition: form-data; name=\"" + p.name + "\"";
   if (p.filename) h += "; filename=\"" + *p.filename + "\"";
   h += "\r\n";
   if (p.filename) h += "Content-Type: application/octet-stream\r\n";
@@ -273,9 +273,7 @@ std::string Multipart(const std::vector<FormPart>& parts) {
   return body + "--" + std::string(kBoundary) + "--\r\n";
 }
 
-std::string MultipartType() {
-  return "multipart/form-data; boundary=" + std::string(kBoundary);
-}
+std::string MultipartType() { return "multipart/form-data; boundary=" + std::string(kBoundary); }
 
 std::string UploadHead(std::uint64_t content_length, std::string_view extra = "") {
   return "POST /file/upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + MultipartType() +
@@ -313,8 +311,9 @@ class ServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     static int counter = 0;
-    temp_dir_ = std::filesystem::temp_directory_path() /
-                ("ragpdf_http_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    temp_dir_ =
+        std::filesystem::temp_directory_path() /
+        ("ragpdf_http_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
     std::filesystem::remove_all(temp_dir_);
   }
 
@@ -396,8 +395,8 @@ class ServerTest : public ::testing::Test {
 
 std::string PdfLikeContent() {
   // Contains a prefix of the delimiter (a full one may not occur in a part).
-  std::string s = "%PDF-1.4\r\n--" + std::string(kBoundary.substr(0, kBoundary.size() - 1)) +
-                  "\r\n";
+  std::string s =
+      "%PDF-1.4\r\n--" + std::string(kBoundary.substr(0, kBoundary.size() - 1)) + "\r\n";
   for (int i = 0; i < 5000; ++i) s.push_back(static_cast<char>((i * 7) % 256));
   return s;
 }
@@ -492,14 +491,15 @@ TEST_F(ServerTest, UploadWithoutWaitAndPartialFailure) {
 TEST_F(ServerTest, UploadFieldErrorsLeaveNoTempFiles) {
   Start();
   ExpectError(Upload({{"files", "a.txt", "hello"}}), bhttp::status::bad_request, "missing_field");
-  ExpectError(Upload({{"username", std::nullopt, "u"}, {"files", "a.txt", "x"},
+  ExpectError(Upload({{"username", std::nullopt, "u"},
+                      {"files", "a.txt", "x"},
                       {"existing_file_ids", std::nullopt, "123"}}),
               bhttp::status::bad_request, "bad_request");
   ExpectError(Upload({{"username", std::nullopt, std::string(300, 'u')}, {"files", "a.txt", "x"}}),
               bhttp::status::bad_request, "bad_request");
-  ExpectError(Upload({{"username", std::nullopt, "u"}}), bhttp::status::bad_request,
-              "bad_request");
-  ExpectError(Upload({{"username", std::nullopt, "u"}, {"files", "a.txt", "x"},
+  ExpectError(Upload({{"username", std::nullopt, "u"}}), bhttp::status::bad_request, "bad_request");
+  ExpectError(Upload({{"username", std::nullopt, "u"},
+                      {"files", "a.txt", "x"},
                       {"wait", std::nullopt, "sometimes"}}),
               bhttp::status::bad_request, "bad_request");
   EXPECT_EQ(TempFiles(), 0u);
@@ -542,11 +542,10 @@ TEST_F(ServerTest, UploadOverLimitByContentLengthIs413) {
 TEST_F(ServerTest, UploadOverLimitChunkedIs413AndCleansUp) {
   Start({.max_upload_bytes = 256 << 10});
   Client client(port_);
-  ASSERT_TRUE(client.WriteRaw(
-      "POST /file/upload HTTP/1.1\r\nHost: x\r\nContent-Type: " + MultipartType() +
-      "\r\nTransfer-Encoding: chunked\r\n\r\n"));
-  const std::string head = PartHeader({"username", std::nullopt, ""}) + "u\r\n" +
-                           PartHeader({"files", "big.txt", ""});
+  ASSERT_TRUE(client.WriteRaw("POST /file/upload HTTP/1.1\r\nHost: x\r\nContent-Type: " +
+                              MultipartType() + "\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  const std::string head =
+      PartHeader({"username", std::nullopt, ""}) + "u\r\n" + PartHeader({"files", "big.txt", ""});
   auto chunk = [](const std::string& data) {
     std::ostringstream out;
     out << std::hex << data.size() << "\r\n" << data << "\r\n";
@@ -586,8 +585,7 @@ TEST_F(ServerTest, ClientDisconnectMidUploadRemovesTempFiles) {
   Start();
   Client client(port_);
   const std::string start = PartHeader({"username", std::nullopt, ""}) + "u\r\n" +
-                            PartHeader({"files", "partial.pdf", ""}) +
-                            std::string(200 << 10, 'p');
+                            PartHeader({"files", "partial.pdf", ""}) + std::string(200 << 10, 'p');
   ASSERT_TRUE(client.WriteRaw(UploadHead(1 << 20)));
   ASSERT_TRUE(client.WriteRaw(start));
   ASSERT_TRUE(WaitForTempFiles(1, std::chrono::seconds(5)));  // streaming to disk
@@ -618,8 +616,8 @@ TEST_F(ServerTest, LargeUploadStreamsWithBoundedMemory) {
   const std::size_t rss_before = RssKib();
 
   const std::size_t file_size = 20 << 20;
-  const std::string head = PartHeader({"username", std::nullopt, ""}) + "u\r\n" +
-                           PartHeader({"files", "big.bin", ""});
+  const std::string head =
+      PartHeader({"username", std::nullopt, ""}) + "u\r\n" + PartHeader({"files", "big.bin", ""});
   const std::string tail = "\r\n--" + std::string(kBoundary) + "--\r\n";
   Client client(port_);
   ASSERT_TRUE(client.WriteRaw(UploadHead(head.size() + file_size + tail.size())));
@@ -745,9 +743,10 @@ TEST_F(ServerTest, EmbeddingsCheck) {
 
 TEST_F(ServerTest, Neighbors) {
   Start();
-  Response r = Post("/file/neighbors", R"({"text": "what is x", "file_id": ")" + kIdA +
-                                           R"(", "file_ids": [")" + kIdSkipped + R"(", ")" +
-                                           kIdError + R"("], "n_neighbors": 3, "mode": "keyword"})");
+  Response r =
+      Post("/file/neighbors", R"({"text": "what is x", "file_id": ")" + kIdA +
+                                  R"(", "file_ids": [")" + kIdSkipped + R"(", ")" + kIdError +
+                                  R"("], "n_neighbors": 3, "mode": "keyword"})");
   ASSERT_EQ(r.result(), bhttp::status::ok) << r.body();
   {
     std::lock_guard lock(searcher_.mu);
@@ -807,8 +806,7 @@ TEST_F(ServerTest, DeleteWithDeleteAndPost) {
   ASSERT_EQ(results.size(), 3u);
   EXPECT_EQ(results[0], (json::object{{"file_id", kIdA}, {"removed", true}}));
   EXPECT_EQ(results[1], (json::object{{"file_id", kIdKept}, {"removed", false}}));
-  EXPECT_EQ(results[2].as_object().at("error").as_object().at("code").as_string(),
-            "storage_error");
+  EXPECT_EQ(results[2].as_object().at("error").as_object().at("code").as_string(), "storage_error");
   {
     std::lock_guard lock(ingest_.mu);
     EXPECT_EQ(ingest_.deleted_by, "alice");
@@ -872,16 +870,67 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequests) {
   // A 404 without a body keeps the connection too.
   EXPECT_EQ(client.Send(bhttp::verb::get, "/nowhere").result(), bhttp::status::not_found);
   EXPECT_EQ(client.Send(bhttp::verb::get, "/health").result(), bhttp::status::ok);
+
+  // Pipelined requests are answered in order.
+  ASSERT_TRUE(client.WriteRaw(
+      "GET /available-models HTTP/1.1\r\nHost: x\r\n\r\nGET /health HTTP/1.1\r\nHost: x\r\n\r\n"));
+  EXPECT_TRUE(JsonOf(client.Read()).contains("models"));
+  EXPECT_TRUE(JsonOf(client.Read()).contains("ready"));
+
+  // HTTP/1.0 without keep-alive: one request per connection.
+  Client old(port_);
+  ASSERT_TRUE(old.WriteRaw("GET /health HTTP/1.0\r\n\r\n"));
+  Response r = old.Read();
+  EXPECT_EQ(r.result(), bhttp::status::ok);
+  EXPECT_EQ(r.version(), 10u);
+  EXPECT_TRUE(old.ServerClosed());
 }
 
 TEST_F(ServerTest, OversizedHeaderIs431) {
   Start({.max_header_bytes = 4096});
   Client client(port_);
-  ASSERT_TRUE(client.WriteRaw("GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: " +
-                              std::string(8000, 'p') + "\r\n\r\n"));
+  ASSERT_TRUE(client.WriteRaw(
+      "GET /health HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(8000, 'p') + "\r\n\r\n"));
   Response r = client.Read();
   ExpectError(r, bhttp::status::request_header_fields_too_large, "bad_request");
   EXPECT_TRUE(client.ServerClosed());
+}
+
+TEST_F(ServerTest, IdleConnectionTimesOut) {
+  Start({.idle_timeout = std::chrono::seconds(1)});
+  Client client(port_);
+  ASSERT_EQ(client.Send(bhttp::verb::get, "/health").result(), bhttp::status::ok);
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(client.ServerClosed());  // nothing sent: the server gives up
+  auto waited = std::chrono::steady_clock::now() - started;
+  EXPECT_GE(waited, std::chrono::milliseconds(900));
+  EXPECT_LT(waited, std::chrono::seconds(5));
+}
+
+TEST_F(ServerTest, ListenReportsBindErrorsAndSharesPortWithReusePort) {
+  Start({.reuse_port = true});
+  FakeIngest ingest;
+  FakeSearcher searcher;
+  asio::io_context io;
+  ServerOptions options{.host = "127.0.0.1", .port = port_, .temp_dir = temp_dir_ / "second"};
+  Server taken(io, options, ingest, searcher);
+  auto busy = taken.Listen();
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().code, ErrorCode::kUnavailable);
+  EXPECT_NE(busy.error().message.find("bind"), std::string::npos);
+
+  options.reuse_port = true;
+  Server shared(io, options, ingest, searcher);
+  auto port = shared.Listen();
+  ASSERT_TRUE(port) << port.error().message;
+  EXPECT_EQ(*port, port_);
+
+  // TEST-NET-1: not an address of this host.
+  Server foreign(io, {.host = "192.0.2.1", .port = 0, .temp_dir = temp_dir_ / "third"}, ingest,
+                 searcher);
+  auto not_local = foreign.Listen();
+  ASSERT_FALSE(not_local);
+  EXPECT_EQ(not_local.error().code, ErrorCode::kUnavailable);
 }
 
 TEST_F(ServerTest, ShutdownClosesIdleAndFinishesInFlight) {
