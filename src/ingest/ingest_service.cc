@@ -15,6 +15,7 @@
 #include "common/metrics.h"
 #include "ingest/background.h"
 #include "ingest/blob_keys.h"
+#include "ingest/job_scheduler.h"
 
 namespace ragpdf::ingest {
 
@@ -88,7 +89,7 @@ class IngestService::Impl {
       : deps_(std::move(deps)),
         options_(std::move(options)),
         staging_(options_.data_dir / "staging"),
-        slots_(options_.max_concurrent_tasks),
+        scheduler_(std::make_unique<LocalJobScheduler>(options_.max_concurrent_tasks)),
         tasks_(deps_.io),
         background_(deps_, staging_,
                     BackgroundOptions{.worker_id = options_.process_id,
@@ -127,7 +128,7 @@ class IngestService::Impl {
       DiscardTemps(request);
       co_return Fail(ErrorCode::kUnavailable, "server is shutting down");
     }
-    if (slots_.waiting() + request.files.size() > options_.max_queued_files) {
+    if (scheduler_->queued() + request.files.size() > options_.max_queued_files) {
       DiscardTemps(request);
       co_return Fail(ErrorCode::kOverloaded, "too many files queued; retry later");
     }
@@ -210,8 +211,8 @@ class IngestService::Impl {
   }
 
   Stats GetStats() const {
-    return Stats{.files_in_flight = slots_.in_use(),
-                 .files_queued = slots_.waiting(),
+    return Stats{.files_in_flight = scheduler_->running(),
+                 .files_queued = scheduler_->queued(),
                  .background_tasks_running = background_.running(),
                  .ready = !tasks_.stopping()};
   }
@@ -480,7 +481,8 @@ class IngestService::Impl {
     auto stop_heartbeat = std::make_shared<asio::steady_timer>(deps_.io);
     tasks_.Spawn(Heartbeat(job.base.file_id, job.embedder->info().name, job.holder, lease_alive,
                            stop_heartbeat));
-    auto permit = co_await common::AcquirePermit(slots_);
+    JobTicket ticket{.file_id = job.base.file_id, .model = job.embedder->info().name};
+    auto slot = co_await scheduler_->Acquire(std::move(ticket));
     auto outcome = co_await Pipeline(job);
     stop_heartbeat->cancel();
     *lease_alive = false;
@@ -681,7 +683,7 @@ class IngestService::Impl {
   IngestDeps deps_;
   IngestOptions options_;
   Staging staging_;
-  common::AsyncSemaphore slots_;
+  std::unique_ptr<JobScheduler> scheduler_;
   common::TaskGroup tasks_;
   BackgroundRunner background_;
   std::atomic<std::uint64_t> next_holder_{0};

@@ -189,3 +189,65 @@ def test_one_gib_upload_streams_with_bounded_memory(tmp_path):
         assert peak - before < 64 * 1024 * 1024, (before, peak)
     finally:
         s.stop()
+
+
+def make_xlsx(rows):
+    """A minimal XLSX (shared strings for text cells) built with zipfile."""
+    import io
+    import zipfile
+    strings, sheet_rows = [], []
+    for r, row in enumerate(rows, start=1):
+        cells = []
+        for c, value in enumerate(row):
+            ref = f"{chr(65 + c)}{r}"
+            if isinstance(value, (int, float)):
+                cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+            else:
+                strings.append(value)
+                cells.append(f'<c r="{ref}" t="s"><v>{len(strings) - 1}</v></c>')
+        sheet_rows.append(f'<row r="{r}">{"".join(cells)}</row>')
+    ns = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("[Content_Types].xml",
+                   '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+                   '<Default Extension="xml" ContentType="application/xml"/></Types>')
+        z.writestr("xl/workbook.xml",
+                   f'<workbook xmlns="{ns}" xmlns:r="{rel}"><sheets>'
+                   '<sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>')
+        z.writestr("xl/_rels/workbook.xml.rels",
+                   '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                   'relationships"><Relationship Id="rId1" Type="' + rel +
+                   '/worksheet" Target="worksheets/sheet1.xml"/></Relationships>')
+        z.writestr("xl/worksheets/sheet1.xml",
+                   f'<worksheet xmlns="{ns}"><sheetData>{"".join(sheet_rows)}</sheetData>'
+                   '</worksheet>')
+        sst = "".join(f"<si><t>{s}</t></si>" for s in strings)
+        z.writestr("xl/sharedStrings.xml", f'<sst xmlns="{ns}">{sst}</sst>')
+    return buf.getvalue()
+
+
+def test_tables_are_chunked_searchable_and_stored_as_sql(server):
+    import sqlite3
+    xlsx = make_xlsx([["product", "region", "units"], ["Teapot", "Nordic", 120],
+                      ["Kettle", "Iberia", 75]])
+    tsv = b"name\tcolour\nOrchid\tviolet\nFern\tgreen\n"
+    r = server.upload([("sales.xlsx", xlsx), ("plants.tsv", tsv)])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["is_tabular"] is True
+    files = {f["filename"]: f for f in body["files"]}
+    for name in ("sales.xlsx", "plants.tsv"):
+        assert files[name]["kind"] == "tabular"
+        assert files[name]["status"] in ("ready_for_chat", "completed"), files[name]
+    hit = server.neighbors("Kettle Iberia", [files["sales.xlsx"]["file_id"]], n=1,
+                           mode="keyword").json()["results"][0]["text"]
+    # Header names travel with every value.
+    assert "product: Kettle" in hit and "region: Iberia" in hit
+    # The table is also a real SQL table in tabular_data.db.
+    db = sqlite3.connect(os.path.join(server.data_dir, "tabular_data.db"))
+    (table,) = db.execute("SELECT table_name FROM table_registry WHERE file_id = ?",
+                          (files["sales.xlsx"]["file_id"],)).fetchone()
+    rows = db.execute(f'SELECT product, region, units FROM "{table}" ORDER BY product').fetchall()
+    assert rows == [("Kettle", "Iberia", "75"), ("Teapot", "Nordic", "120")]
