@@ -21,7 +21,7 @@ asio::awaitable<void> AsyncSemaphore::Acquire() {
     waiters_.emplace_back([shared, ex]() mutable { asio::post(ex, std::move(*shared)); });
   };
   co_await asio::async_initiate<const asio::use_awaitable_t<>, void()>(std::move(initiate),
-                                                                         asio::use_awaitable);
+                                                                       asio::use_awaitable);
 }
 
 bool AsyncSemaphore::TryAcquire() {

@@ -56,8 +56,7 @@ namespace asio = boost::asio;
 // Runs `f()` on `pool` and returns its (non-void) result to the caller's
 // executor. `f` must not throw: return errors as values.
 template <typename Executor, typename F, typename R = std::invoke_result_t<F&>>
-  requires(!std::is_void_v<R>)
-asio::awaitable<R> Offload(Executor pool, F f) {
+requires(!std::is_void_v<R>) asio::awaitable<R> Offload(Executor pool, F f) {
   auto initiate = [pool](auto handler, F fn) mutable {
     auto caller = asio::prefer(asio::get_associated_executor(handler),
                                asio::execution::outstanding_work.tracked);
@@ -159,8 +158,9 @@ asio::awaitable<std::vector<T>> WhenAll(std::vector<asio::awaitable<T>> tasks) {
     asio::co_spawn(
         ex,
         [](asio::awaitable<T> task, std::shared_ptr<std::vector<std::optional<T>>> out,
-           std::size_t index) -> asio::awaitable<void> { (*out)[index] = co_await std::move(task); }(
-            std::move(tasks[i]), results, i),
+           std::size_t index) -> asio::awaitable<void> {
+          (*out)[index] = co_await std::move(task);
+        }(std::move(tasks[i]), results, i),
         [remaining, done](std::exception_ptr) {
           if (--*remaining == 0) done->cancel();
         });

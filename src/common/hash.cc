@@ -18,9 +18,7 @@ Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
 
 Sha256::~Sha256() { EVP_MD_CTX_free(ctx_->md); }
 
-void Sha256::Update(const void* data, std::size_t size) {
-  EVP_DigestUpdate(ctx_->md, data, size);
-}
+void Sha256::Update(const void* data, std::size_t size) { EVP_DigestUpdate(ctx_->md, data, size); }
 
 std::string Sha256::HexDigest() {
   unsigned char digest[EVP_MAX_MD_SIZE];

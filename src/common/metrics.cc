@@ -74,13 +74,13 @@ std::string Metrics::RenderPrometheus() const {
     }
     for (const auto& [labels, h] : f.histograms) {
       for (std::size_t i = 0; i < kBuckets.size(); ++i) {
-        out += fmt::format("{} {}\n",
-                           WithLabels(name + "_bucket",
-                                      JoinLabels(labels, fmt::format("le=\"{}\"", kBuckets[i]))),
-                           h.bucket_counts[i]);
+        out += fmt::format(
+            "{} {}\n",
+            WithLabels(name + "_bucket", JoinLabels(labels, fmt::format("le=\"{}\"", kBuckets[i]))),
+            h.bucket_counts[i]);
       }
-      out += fmt::format("{} {}\n",
-                         WithLabels(name + "_bucket", JoinLabels(labels, "le=\"+Inf\"")), h.count);
+      out += fmt::format("{} {}\n", WithLabels(name + "_bucket", JoinLabels(labels, "le=\"+Inf\"")),
+                         h.count);
       out += fmt::format("{} {}\n", WithLabels(name + "_sum", labels), h.sum);
       out += fmt::format("{} {}\n", WithLabels(name + "_count", labels), h.count);
     }

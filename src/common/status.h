@@ -27,8 +27,6 @@ inline bool CanChat(FileStatus s) {
   return s == FileStatus::kReadyForChat || s == FileStatus::kCompleted;
 }
 // No more work will happen without a new request.
-inline bool IsFinal(FileStatus s) {
-  return s == FileStatus::kCompleted || s == FileStatus::kError;
-}
+inline bool IsFinal(FileStatus s) { return s == FileStatus::kCompleted || s == FileStatus::kError; }
 
 }  // namespace ragpdf::common

@@ -16,9 +16,9 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/json/array.hpp>
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse_query.hpp>
-#include <boost/json/array.hpp>
 
 #include "http/params.h"
 
@@ -290,10 +290,10 @@ asio::awaitable<BodyRead> ReadUrlEncodedForm(
 }
 
 // Streams a multipart body through the parser into the collector.
-asio::awaitable<BodyRead> ReadMultipart(
-    beast::tcp_stream& stream, beast::flat_buffer& buffer,
-    beast_http::request_parser<beast_http::empty_body>& header, const std::string& boundary,
-    const ServerOptions& options, UploadCollector& collector, std::uint64_t& bytes_in) {
+asio::awaitable<BodyRead> ReadMultipart(beast::tcp_stream& stream, beast::flat_buffer& buffer,
+                                        beast_http::request_parser<beast_http::empty_body>& header,
+                                        const std::string& boundary, const ServerOptions& options,
+                                        UploadCollector& collector, std::uint64_t& bytes_in) {
   MultipartParser multipart(boundary, collector,
                             {.max_header_bytes = options.max_header_bytes,
                              .max_parts = options.max_files_per_upload + kMaxFieldParts});

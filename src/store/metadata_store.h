@@ -131,8 +131,7 @@ class MetadataStore {
   virtual common::Result<std::vector<ModelState>> ListStates(const std::string& file_id) = 0;
   // Atomically: no row, status error, or an expired in_progress lease ->
   // in_progress held by `worker_id` until now + lease (kClaimed).
-  virtual common::Result<ClaimResult> TryClaim(const std::string& file_id,
-                                               const std::string& model,
+  virtual common::Result<ClaimResult> TryClaim(const std::string& file_id, const std::string& model,
                                                const std::string& worker_id,
                                                std::chrono::milliseconds lease) = 0;
   // kInterrupted when `worker_id` no longer holds the lease.
@@ -157,8 +156,8 @@ class MetadataStore {
                                                                const std::string& model) = 0;
   // FTS5 bm25 over chunks of the given files under `model`, best first.
   virtual common::Result<std::vector<KeywordHit>> KeywordSearch(
-      const std::string& query, const std::vector<std::string>& file_ids,
-      const std::string& model, int limit) = 0;
+      const std::string& query, const std::vector<std::string>& file_ids, const std::string& model,
+      int limit) = 0;
   struct ChunkKey {
     std::string file_id;
     int chunk_index = 0;

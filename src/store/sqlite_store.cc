@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstring>
+#include <type_traits>
 #include <utility>
 
 #include <boost/json.hpp>
@@ -149,27 +150,32 @@ Result<void> Exec(Connection& conn, const std::string& sql, const Args&... args)
   return stmt->Run();
 }
 
-// A single-value query (count(*), existence); nullopt when there is no row.
-template <typename... Args>
-Result<std::optional<std::int64_t>> QueryInt(Connection& conn, const std::string& sql,
-                                             const Args&... args) {
+// A single-value query (count(*), existence, one text); nullopt when there is
+// no row. T is std::int64_t or std::string.
+template <typename T, typename... Args>
+Result<std::optional<T>> QueryOne(Connection& conn, const std::string& sql, const Args&... args) {
   auto stmt = Query(conn, sql, args...);
   if (!stmt) return Fail(stmt.error());
   auto row = stmt->Step();
   if (!row) return Fail(row.error());
   if (!*row) return std::nullopt;
-  return stmt->Int(0);
+  if constexpr (std::is_same_v<T, std::string>) {
+    return stmt->Text(0);
+  } else {
+    return stmt->Int(0);
+  }
+}
+
+template <typename... Args>
+Result<std::optional<std::int64_t>> QueryInt(Connection& conn, const std::string& sql,
+                                             const Args&... args) {
+  return QueryOne<std::int64_t>(conn, sql, args...);
 }
 
 template <typename... Args>
 Result<std::optional<std::string>> QueryText(Connection& conn, const std::string& sql,
                                              const Args&... args) {
-  auto stmt = Query(conn, sql, args...);
-  if (!stmt) return Fail(stmt.error());
-  auto row = stmt->Step();
-  if (!row) return Fail(row.error());
-  if (!*row) return std::nullopt;
-  return stmt->Text(0);
+  return QueryOne<std::string>(conn, sql, args...);
 }
 
 Result<void> Migrate(Connection& conn, const char* schema) {

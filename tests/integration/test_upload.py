@@ -251,3 +251,30 @@ def test_tables_are_chunked_searchable_and_stored_as_sql(server):
                           (files["sales.xlsx"]["file_id"],)).fetchone()
     rows = db.execute(f'SELECT product, region, units FROM "{table}" ORDER BY product').fetchall()
     assert rows == [("Kettle", "Iberia", "75"), ("Teapot", "Nordic", "120")]
+
+
+def test_config_file_and_environment_precedence(tmp_path):
+    """TOML sets a default, the environment overrides it, a flag overrides both."""
+    from ragpdf_client import Server
+    cfg = tmp_path / "ragpdf.toml"
+    cfg.write_text("[server]\nmax_upload_mb = 1\nlog_level = \"warn\"\n")
+    payload = [("two.txt", b"x" * (2 * 1024 * 1024))]
+
+    s = Server(data_dir=str(tmp_path / "a"), extra_args=["--config", str(cfg)]).start()
+    try:
+        assert s.upload(payload).status_code == 413
+    finally:
+        s.stop()
+    s = Server(data_dir=str(tmp_path / "b"), extra_args=["--config", str(cfg)],
+               env={"RAGPDF_MAX_UPLOAD_MB": "4"}).start()
+    try:
+        assert s.upload(payload).status_code == 200
+    finally:
+        s.stop()
+    s = Server(data_dir=str(tmp_path / "c"),
+               extra_args=["--config", str(cfg), "--max-upload-mb", "1"],
+               env={"RAGPDF_MAX_UPLOAD_MB": "4"}).start()
+    try:
+        assert s.upload(payload).status_code == 413
+    finally:
+        s.stop()

@@ -2,8 +2,8 @@
 
 #include <thread>
 
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
 
 namespace ragpdf::common {
 namespace {
@@ -112,7 +112,7 @@ TEST(AsyncTest, WhenAllRunsConcurrentlyAndKeepsOrder) {
             peak = std::max(peak, ++running);
             co_await SleepFor(std::chrono::milliseconds(50 - v * 10));
             --running;
-            co_return v * v;
+            co_return v* v;
           }(i, running, peak));
         }
         out = co_await WhenAll(std::move(tasks));

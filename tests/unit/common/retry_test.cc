@@ -6,7 +6,8 @@ namespace ragpdf::common {
 namespace {
 
 TEST(RetryTest, BackoffIsBoundedAndGrows) {
-  RetryPolicy p{.max_attempts = 5, .base_delay = std::chrono::milliseconds(10),
+  RetryPolicy p{.max_attempts = 5,
+                .base_delay = std::chrono::milliseconds(10),
                 .max_delay = std::chrono::milliseconds(50)};
   for (int i = 0; i < 200; ++i) {
     EXPECT_LE(BackoffDelay(p, 1).count(), 10);
@@ -16,7 +17,8 @@ TEST(RetryTest, BackoffIsBoundedAndGrows) {
 }
 
 TEST(RetryTest, RetriesTransientThenSucceeds) {
-  RetryPolicy p{.max_attempts = 5, .base_delay = std::chrono::milliseconds(1),
+  RetryPolicy p{.max_attempts = 5,
+                .base_delay = std::chrono::milliseconds(1),
                 .max_delay = std::chrono::milliseconds(2)};
   int calls = 0;
   auto r = RetryBlocking(p, [&]() -> Result<int> {
@@ -40,7 +42,8 @@ TEST(RetryTest, StopsOnPermanentError) {
 }
 
 TEST(RetryTest, GivesUpAfterMaxAttempts) {
-  RetryPolicy p{.max_attempts = 4, .base_delay = std::chrono::milliseconds(1),
+  RetryPolicy p{.max_attempts = 4,
+                .base_delay = std::chrono::milliseconds(1),
                 .max_delay = std::chrono::milliseconds(1)};
   int calls = 0;
   auto r = RetryBlocking(p, [&]() -> Result<int> {

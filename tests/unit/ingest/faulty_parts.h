@@ -47,8 +47,8 @@ class FlakyStore : public store::MetadataStore {
                                               std::chrono::milliseconds l) override {
     return inner_.TryClaim(id, m, w, l);
   }
-  common::Result<void> RenewLease(const std::string& id, const std::string& m,
-                                  const std::string& w, std::chrono::milliseconds l) override {
+  common::Result<void> RenewLease(const std::string& id, const std::string& m, const std::string& w,
+                                  std::chrono::milliseconds l) override {
     return inner_.RenewLease(id, m, w, l);
   }
   common::Result<void> CommitIndex(const store::IndexCommit& c) override {
@@ -72,9 +72,10 @@ class FlakyStore : public store::MetadataStore {
                                                               const std::string& m) override {
     return inner_.LoadVectors(id, m);
   }
-  common::Result<std::vector<store::KeywordHit>> KeywordSearch(
-      const std::string& q, const std::vector<std::string>& ids, const std::string& m,
-      int limit) override {
+  common::Result<std::vector<store::KeywordHit>> KeywordSearch(const std::string& q,
+                                                               const std::vector<std::string>& ids,
+                                                               const std::string& m,
+                                                               int limit) override {
     return inner_.KeywordSearch(q, ids, m, limit);
   }
   common::Result<std::vector<store::ChunkRecord>> GetChunks(
@@ -93,11 +94,8 @@ class FlakyStore : public store::MetadataStore {
   common::Result<int> PendingTasks(const std::string& id, const std::string& m) override {
     return inner_.PendingTasks(id, m);
   }
-  common::Result<void> DeleteFile(const std::string& id) override {
-    return inner_.DeleteFile(id);
-  }
-  common::Result<std::string> StoreTable(const std::string& id,
-                                         const common::Table& t) override {
+  common::Result<void> DeleteFile(const std::string& id) override { return inner_.DeleteFile(id); }
+  common::Result<std::string> StoreTable(const std::string& id, const common::Table& t) override {
     return inner_.StoreTable(id, t);
   }
 

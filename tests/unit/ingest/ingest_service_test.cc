@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
 
 #include "common/hash.h"
 #include "common/metrics.h"
@@ -48,16 +48,15 @@ class IngestServiceTest : public ::testing::Test {
                           .retry = {.max_attempts = 5,
                                     .base_delay = std::chrono::milliseconds(1),
                                     .max_delay = std::chrono::milliseconds(5)}};
-    service_ = std::make_unique<IngestService>(
-        IngestDeps{.io = io_.get_executor(),
-                   .parse_pool = parse_.get_executor(),
-                   .cpu_pool = cpu_.get_executor(),
-                   .db_pool = db_.get_executor(),
-                   .store = store_.get(),
-                   .blobs = blobs_.get(),
-                   .models = &models_,
-                   .parser = &parser_},
-        options);
+    service_ = std::make_unique<IngestService>(IngestDeps{.io = io_.get_executor(),
+                                                          .parse_pool = parse_.get_executor(),
+                                                          .cpu_pool = cpu_.get_executor(),
+                                                          .db_pool = db_.get_executor(),
+                                                          .store = store_.get(),
+                                                          .blobs = blobs_.get(),
+                                                          .models = &models_,
+                                                          .parser = &parser_},
+                                               options);
     service_->Start();
   }
 
@@ -87,8 +86,8 @@ class IngestServiceTest : public ::testing::Test {
   UploadedFile Stage(const std::string& name, const std::string& bytes) {
     const fs::path p = dir_ / "tmp" / (name + std::to_string(counter_++));
     std::ofstream(p, std::ios::binary) << bytes;
-    return UploadedFile{.filename = name, .temp_path = p, .sha256 = common::Sha256Hex(bytes),
-                        .size = bytes.size()};
+    return UploadedFile{
+        .filename = name, .temp_path = p, .sha256 = common::Sha256Hex(bytes), .size = bytes.size()};
   }
 
   UploadResponse Upload(std::vector<UploadedFile> files, std::string user = "alice") {
@@ -135,7 +134,8 @@ TEST_F(IngestServiceTest, TransientCommitFailuresAreRetried) {
   EXPECT_EQ(r.files[0].status, FileStatus::kReadyForChat);
   EXPECT_FALSE(r.files[0].error.has_value());
   EXPECT_EQ(store_->commit_calls.load(), 3);
-  auto hits = sqlite_->KeywordSearch("ledger", {r.files[0].file_id}, models_.Default()->info().name, 5);
+  auto hits =
+      sqlite_->KeywordSearch("ledger", {r.files[0].file_id}, models_.Default()->info().name, 5);
   ASSERT_TRUE(hits);
   EXPECT_EQ(hits->size(), 1u);
 }
@@ -151,8 +151,8 @@ TEST_F(IngestServiceTest, PersistentBusyFailsOnlyThatFile) {
 }
 
 TEST_F(IngestServiceTest, EmbedderFailureIsIsolatedAndLeavesNothing) {
-  auto r = Upload({Stage("good.txt", kText),
-                   Stage("bad.txt", "Glacier compass POISON lantern meadow.")});
+  auto r = Upload(
+      {Stage("good.txt", kText), Stage("bad.txt", "Glacier compass POISON lantern meadow.")});
   ASSERT_EQ(r.files.size(), 2u);
   EXPECT_EQ(r.files[0].status, FileStatus::kReadyForChat);
   EXPECT_EQ(r.files[1].status, FileStatus::kError);

@@ -1,7 +1,7 @@
 #include "ingest/job_scheduler.h"
 
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
 
 namespace ragpdf::ingest {
 namespace {

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <random>
 
-#include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
+#include <boost/asio/io_context.hpp>
 
 #include "common/async.h"
 #include "common/hash.h"
@@ -51,15 +51,24 @@ class SearcherTest : public ::testing::Test {
                       const std::vector<float>& vectors) {
     const std::string id = common::Sha256Hex(seed);
     const std::string model = embedder_->info().name;
-    EXPECT_TRUE(store_->UpsertFile({.file_id = id, .filename = seed + ".txt",
-                                    .format = common::FileFormat::kText}));
+    EXPECT_TRUE(store_->UpsertFile(
+        {.file_id = id, .filename = seed + ".txt", .format = common::FileFormat::kText}));
     auto claim = store_->TryClaim(id, model, "w", std::chrono::seconds(30));
     EXPECT_TRUE(claim && claim->outcome == store::ClaimOutcome::kClaimed);
-    store::IndexCommit c{.file_id = id, .model = model, .worker_id = "w", .pages = 1,
-                         .dimension = embedder_->info().dimension, .vectors = vectors};
+    store::IndexCommit c{.file_id = id,
+                         .model = model,
+                         .worker_id = "w",
+                         .pages = 1,
+                         .dimension = embedder_->info().dimension,
+                         .vectors = vectors};
     for (std::size_t i = 0; i < texts.size(); ++i) {
-      c.chunks.push_back({.file_id = id, .model = model, .chunk_index = static_cast<int>(i),
-                          .text = texts[i], .page_start = 1, .page_end = 1, .token_count = 1});
+      c.chunks.push_back({.file_id = id,
+                          .model = model,
+                          .chunk_index = static_cast<int>(i),
+                          .text = texts[i],
+                          .page_start = 1,
+                          .page_end = 1,
+                          .token_count = 1});
     }
     auto r = store_->CommitIndex(c);
     EXPECT_TRUE(r.has_value()) << r.error().message;
@@ -79,8 +88,7 @@ class SearcherTest : public ::testing::Test {
     asio::io_context io;
     common::Result<NeighborsResponse> out = common::Fail(common::ErrorCode::kInternal, "not run");
     asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> { out = co_await searcher_->Neighbors(std::move(req)); },
+        io, [&]() -> asio::awaitable<void> { out = co_await searcher_->Neighbors(std::move(req)); },
         asio::detached);
     io.run();
     return out;
@@ -132,10 +140,11 @@ TEST_F(SearcherTest, VectorModeEqualsBruteForce) {
       ref.push_back({ids[f], static_cast<int>(i), s});
     }
   }
-  std::stable_sort(ref.begin(), ref.end(), [](const Ref& a, const Ref& b) { return a.score > b.score; });
+  std::stable_sort(ref.begin(), ref.end(),
+                   [](const Ref& a, const Ref& b) { return a.score > b.score; });
 
-  auto got = Search({.text = query, .file_ids = ids, .n_neighbors = 20,
-                     .mode = SearchMode::kVector});
+  auto got =
+      Search({.text = query, .file_ids = ids, .n_neighbors = 20, .mode = SearchMode::kVector});
   ASSERT_TRUE(got.has_value()) << got.error().message;
   ASSERT_EQ(got->results.size(), 20u);
   for (std::size_t i = 0; i < 20; ++i) {
@@ -156,8 +165,10 @@ TEST_F(SearcherTest, EveryModeFindsKnownPhraseAndSkipsUnsearchable) {
   const std::string id = AddFile("doc", texts, EmbedAll(texts));
   const std::string unknown(64, 'a');
   for (auto mode : {SearchMode::kVector, SearchMode::kKeyword, SearchMode::kHybrid}) {
-    auto got = Search({.text = "basalt observatory kites", .file_ids = {id, unknown},
-                       .n_neighbors = 2, .mode = mode});
+    auto got = Search({.text = "basalt observatory kites",
+                       .file_ids = {id, unknown},
+                       .n_neighbors = 2,
+                       .mode = mode});
     ASSERT_TRUE(got.has_value()) << got.error().message;
     ASSERT_FALSE(got->results.empty());
     EXPECT_EQ(got->results[0].text, texts[1]);
