@@ -70,6 +70,13 @@ common::Result<void> ApplyConfigFile(const CLI::App& cmd, ServeConfig& c) {
         FromToml(cmd, s, "chunk_overlap", c.chunk_overlap);
         FromToml(cmd, s, "lease_ms", c.lease_ms);
       }
+      if (root.contains("models")) {
+        for (const auto& entry : toml::find<std::vector<toml::value>>(root, "models")) {
+          c.models.push_back(ModelConfig{.name = toml::find<std::string>(entry, "name"),
+                                         .provider = toml::find<std::string>(entry, "provider"),
+                                         .table = entry});
+        }
+      }
     } catch (const std::exception& e) {
       return Fail(ErrorCode::kBadRequest, "config " + c.config_file.string() + ": " + e.what());
     }

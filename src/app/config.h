@@ -6,18 +6,30 @@
 //   [server]   host, port, data_dir, workers, max_concurrent_tasks,
 //              max_upload_mb, log_level, parse_timeout_s, chunk_tokens,
 //              chunk_overlap, lease_ms
+//   [[models]] name, provider ("builtin"; later issues add more), and the
+//              provider's own keys (builtin: dimension, max_tokens)
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
+#include <toml.hpp>
 
 #include "common/error.h"
 
 namespace ragpdf::app {
+
+// One [[models]] entry. `table` keeps the whole entry so that each provider
+// reads its own keys.
+struct ModelConfig {
+  std::string name;
+  std::string provider;
+  toml::value table;
+};
 
 struct ServeConfig {
   std::string host = "127.0.0.1";
@@ -29,9 +41,10 @@ struct ServeConfig {
   std::filesystem::path config_file;
   std::string log_level = "info";
   int parse_timeout_s = 60;
-  int chunk_tokens = 0;    // 0: sized to the model
-  int chunk_overlap = -1;  // -1: chunk_tokens / 8
-  int lease_ms = 30000;    // ingest lease; a dead worker's files are taken over after it
+  int chunk_tokens = 0;             // 0: sized to the model
+  int chunk_overlap = -1;           // -1: chunk_tokens / 8
+  int lease_ms = 30000;             // ingest lease; a dead worker's files are taken over after it
+  std::vector<ModelConfig> models;  // [[models]] from the TOML file; empty: built-in only
 };
 
 // Declares the `serve` flags on `cmd`, bound to `config`.

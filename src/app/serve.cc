@@ -14,9 +14,9 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "app/models.h"
 #include "common/async.h"
 #include "common/log.h"
-#include "embed/hashing_embedder.h"
 #include "http/server.h"
 #include "ingest/ingest_service.h"
 #include "parse/parser.h"
@@ -88,8 +88,10 @@ int RunWorker(const ServeConfig& config, bool reuse_port) {
   asio::thread_pool db_pool(4);
 
   embed::EmbedderRegistry models;
-  models.Add(std::make_shared<embed::HashingEmbedder>(embed::HashingEmbedderOptions{},
-                                                      cpu_pool.get_executor()));
+  if (auto built = BuildModels(config.models, cpu_pool.get_executor(), models); !built) {
+    spdlog::critical("startup models=false message=\"{}\"", built.error().message);
+    return 1;
+  }
 
   parse::ParseOptions parse_options;
   parse_options.timeout = std::chrono::seconds(config.parse_timeout_s);

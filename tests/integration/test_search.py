@@ -75,5 +75,62 @@ def test_available_models_and_health(server):
     assert m["models"][0]["dimension"] > 0 and m["models"][0]["max_tokens"] > 0
     h = requests.get(server.url + "/health", timeout=10)
     assert h.status_code == 200 and h.json()["status"] == "ok"
+    upload_with_sentence(server)
     metrics = requests.get(server.url + "/metrics", timeout=10).text
-    assert "ragpdf_http_requests_total" in metrics
+    for name in ("ragpdf_http_requests_total", "ragpdf_uploads_total", "ragpdf_files_total",
+                 "ragpdf_chunks_embedded_total", "ragpdf_stage_duration_seconds_bucket",
+                 "ragpdf_files_queued", "ragpdf_files_in_flight",
+                 "ragpdf_background_tasks_running"):
+        assert name in metrics, name
+    assert 'ragpdf_files_total{status="ready_for_chat"} 2' in metrics
+
+
+def test_second_model_is_a_second_set_and_delete_removes_everything(tmp_path):
+    import os
+    import requests
+    from ragpdf_client import Server
+    cfg = tmp_path / "models.toml"
+    cfg.write_text('[[models]]\nname = "lexical-hash-768"\nprovider = "builtin"\n'
+                   'dimension = 768\n')
+    s = Server(data_dir=str(tmp_path / "d"), extra_args=["--config", str(cfg)]).start()
+    try:
+        models = requests.get(s.url + "/available-models", timeout=10).json()
+        assert models["default_model"] == "lexical-hash-768"
+        dims = {m["name"]: m["dimension"] for m in models["models"]}
+        assert dims == {"lexical-hash-768": 768, "lexical-hash-384": 384}
+
+        pdf = make_pdf([lorem_page(501), SENTENCE])
+        first = s.upload([("m.pdf", pdf)]).json()["files"][0]
+        fid = first["file_id"]
+        assert s.check([fid], "lexical-hash-384").json()["results"][0]["embeddings_exist"] is False
+        # The same file under a second model: embedded again from its stored bytes.
+        s.wait_status(fid, ("completed",), model_choice="lexical-hash-768")
+        second = s.upload([], existing_file_ids=[fid], model_choice="lexical-hash-384")
+        f2 = second.json()["files"][0]
+        assert f2["reused"] is False and f2["status"] in ("ready_for_chat", "completed"), f2
+        for model in ("lexical-hash-384", "lexical-hash-768"):
+            assert s.check([fid], model).json()["results"][0]["embeddings_exist"] is True
+            r = s.neighbors("basalt observatory", [fid], n=1, mode="vector",
+                            model_choice=model).json()
+            assert SENTENCE in r["results"][0]["text"]
+        s.wait_status(fid, ("completed",), model_choice="lexical-hash-384")
+        blobs = os.path.join(s.data_dir, "blobs")
+        assert os.path.exists(os.path.join(blobs, "raw", fid))
+        assert len(os.listdir(os.path.join(blobs, "embeddings", fid))) == 4  # 2 x (.f32, .json)
+
+        # The only owner deletes: every trace of the file is gone.
+        assert s.delete([fid], "alice").json()["results"][0]["removed"] is True
+        for model in ("lexical-hash-384", "lexical-hash-768"):
+            assert s.status(fid, model_choice=model).json()["status"] == "not_started"
+        assert not os.path.exists(os.path.join(blobs, "raw", fid))
+        assert not os.path.exists(os.path.join(blobs, "embeddings", fid))
+        assert s.neighbors("basalt", [fid], mode="keyword").json()["results"] == []
+        import sqlite3
+        db = sqlite3.connect(os.path.join(s.data_dir, "ragpdf.db"))
+        for table in ("files", "owners", "file_models", "chunks", "vectors", "tasks"):
+            (n,) = db.execute(f"SELECT count(*) FROM {table} WHERE file_id = ?", (fid,)).fetchone()
+            assert n == 0, table
+        (n,) = db.execute("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'basalt'").fetchone()
+        assert n == 0
+    finally:
+        s.stop()
