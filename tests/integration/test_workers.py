@@ -33,6 +33,10 @@ def test_three_workers_concurrent_duplicate_uploads(data_dir):
             assert len(fresh) == 1, fresh
         log = s.read_log()
         assert "database is locked" not in log
+        # The uploads really were spread over several worker processes.
+        import re
+        pids = set(re.findall(r"pid=(\d+) http method=POST path=/file/upload", log))
+        assert len(pids) >= 2, pids
         for fid in ids:
             assert log.count(f"status=ready_for_chat") >= 1
             assert log.count(f"file file_id={fid} model=lexical-hash-384 status=ready_for_chat") == 1
