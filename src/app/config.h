@@ -31,6 +31,13 @@ struct ModelConfig {
   toml::value table;
 };
 
+// `table[key]` as T, or `fallback` when absent; throws toml's exception for a
+// value of the wrong type (the provider factories turn it into an error).
+template <typename T>
+T TomlOr(const toml::value& table, const std::string& key, T fallback) {
+  return table.contains(key) ? toml::find<T>(table, key) : fallback;
+}
+
 struct ServeConfig {
   std::string host = "127.0.0.1";
   std::uint16_t port = 8000;

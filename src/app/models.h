@@ -4,18 +4,13 @@
 // configured).
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
-
-#include "app/config.h"
-#include "common/error.h"
-#include "embed/embedder.h"
+#include "app/providers.h"
 
 namespace ragpdf::app {
 
 // kBadRequest naming the entry for an unknown provider, a duplicate name or
-// a bad value. `cpu` is the pool embedders compute on.
+// a bad value.
 common::Result<void> BuildModels(const std::vector<ModelConfig>& configs,
-                                 boost::asio::any_io_executor cpu,
-                                 embed::EmbedderRegistry& registry);
+                                 const ProviderContext& context, embed::EmbedderRegistry& registry);
 
 }  // namespace ragpdf::app

@@ -88,7 +88,8 @@ int RunWorker(const ServeConfig& config, bool reuse_port) {
   asio::thread_pool db_pool(4);
 
   embed::EmbedderRegistry models;
-  if (auto built = BuildModels(config.models, cpu_pool.get_executor(), models); !built) {
+  const ProviderContext providers{.io = io.get_executor(), .cpu = cpu_pool.get_executor()};
+  if (auto built = BuildModels(config.models, providers, models); !built) {
     spdlog::critical("startup models=false message=\"{}\"", built.error().message);
     return 1;
   }
