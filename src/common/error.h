@@ -31,6 +31,12 @@ enum class ErrorCode {
   kParseTimeout,       // parser exceeded its time limit
   kParseFailed,        // parser crashed or exceeded a resource limit
   kEmbeddingFailed,    // embedder returned an error
+  kEmbeddingAuthFailed,    // remote API refused the credentials (401/403)
+  kEmbeddingBadRequest,    // remote API rejected the request (400/404/422)
+  kEmbeddingRateLimited,   // 429s outlasted the retry budget
+  kEmbeddingTimeout,       // timeouts/connection failures outlasted the retry budget
+  kEmbeddingUnavailable,   // 5xx answers outlasted the retry budget
+  kEmbeddingBadResponse,   // malformed body, wrong count or wrong dimension
   kStorageBusy,        // transient: SQLite busy/locked (retried before surfacing)
   kStorageError,       // persistent storage failure
   kBlobError,          // blob store read/write failure

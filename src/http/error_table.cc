@@ -26,7 +26,15 @@ status HttpStatusFor(ErrorCode code) {
     case ErrorCode::kParseFailed:
       return status::unprocessable_entity;
     case ErrorCode::kEmbeddingFailed:
+    case ErrorCode::kEmbeddingAuthFailed:
+    case ErrorCode::kEmbeddingBadRequest:
+    case ErrorCode::kEmbeddingUnavailable:
+    case ErrorCode::kEmbeddingBadResponse:
       return status::bad_gateway;
+    case ErrorCode::kEmbeddingRateLimited:
+      return status::too_many_requests;
+    case ErrorCode::kEmbeddingTimeout:
+      return status::gateway_timeout;
     case ErrorCode::kStorageBusy:
       return status::service_unavailable;
     case ErrorCode::kStorageError:
