@@ -32,6 +32,18 @@ std::string_view ErrorCodeName(ErrorCode code) {
       return "parse_failed";
     case ErrorCode::kEmbeddingFailed:
       return "embedding_failed";
+    case ErrorCode::kEmbeddingAuthFailed:
+      return "embedding_auth_failed";
+    case ErrorCode::kEmbeddingBadRequest:
+      return "embedding_bad_request";
+    case ErrorCode::kEmbeddingRateLimited:
+      return "embedding_rate_limited";
+    case ErrorCode::kEmbeddingTimeout:
+      return "embedding_timeout";
+    case ErrorCode::kEmbeddingUnavailable:
+      return "embedding_unavailable";
+    case ErrorCode::kEmbeddingBadResponse:
+      return "embedding_bad_response";
     case ErrorCode::kStorageBusy:
       return "storage_busy";
     case ErrorCode::kStorageError:

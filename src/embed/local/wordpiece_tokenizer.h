@@ -24,6 +24,8 @@
 namespace ragpdf::embed::local {
 
 struct WordPieceOptions {
+  // Drop NUL, U+FFFD and control characters; map whitespace to ' '.
+  bool clean_text = true;
   bool lower_case = true;
   // Hugging Face's default: strip accents exactly when lower-casing.
   std::optional<bool> strip_accents;
@@ -66,6 +68,11 @@ class WordPieceTokenizer : public common::Tokenizer {
  private:
   struct State;
   explicit WordPieceTokenizer(std::unique_ptr<State> state);
+  // tokens[i] has id ids[i]; a later duplicate token wins, as in Hugging Face.
+  static common::Result<std::unique_ptr<WordPieceTokenizer>> Build(
+      std::vector<std::string> tokens, std::vector<std::int32_t> ids, WordPieceOptions options);
+  // Appends the ids of `text` to `out`, stopping once out->size() >= limit.
+  void EncodeInto(std::string_view text, std::size_t limit, std::vector<std::int32_t>* out) const;
   std::unique_ptr<State> state_;
 };
 
