@@ -186,6 +186,7 @@ def test_one_gib_upload_streams_with_bounded_memory(tmp_path):
             expected.update(block)
         assert f["file_id"] == expected.hexdigest()
         peak = _vm(s.proc.pid, "VmHWM")
+        print(f"rss_before={before >> 20} MiB peak_after_1GiB={peak >> 20} MiB")
         assert peak - before < 64 * 1024 * 1024, (before, peak)
     finally:
         s.stop()
