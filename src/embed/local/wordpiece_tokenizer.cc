@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <limits>
 #include <numeric>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 
@@ -120,7 +121,8 @@ class Pipeline {
       if (cp < 0x80) {
         ++i;
       } else {
-        const auto length = utf8proc_iterate(bytes + i, static_cast<utf8proc_ssize_t>(size - i), &cp);
+        const auto length =
+            utf8proc_iterate(bytes + i, static_cast<utf8proc_ssize_t>(size - i), &cp);
         // Invalid UTF-8 becomes U+FFFD, which cleaning removes.
         if (length <= 0) {
           cp = 0xFFFD;
@@ -166,8 +168,8 @@ class Pipeline {
       return LowerCase(cp);
     }
     std::int32_t decomposed[kMaxDecomposition];
-    auto count = utf8proc_decompose_char(cp, decomposed, kMaxDecomposition, UTF8PROC_DECOMPOSE,
-                                         nullptr);
+    auto count =
+        utf8proc_decompose_char(cp, decomposed, kMaxDecomposition, UTF8PROC_DECOMPOSE, nullptr);
     if (count <= 0 || count > kMaxDecomposition) {
       decomposed[0] = cp;
       count = 1;
@@ -243,8 +245,8 @@ class Pipeline {
     while (start < word.size()) {
       const bool first = start == 0;
       const TokenMap& map = first ? vocab_.word_start : vocab_.continuation;
-      std::size_t end =
-          std::min(word.size(), start + (first ? vocab_.max_start_bytes : vocab_.max_continuation_bytes));
+      std::size_t end = std::min(
+          word.size(), start + (first ? vocab_.max_start_bytes : vocab_.max_continuation_bytes));
       while (end > start && end < word.size() && IsUtf8Continuation(word[end])) --end;
       std::int32_t id = -1;
       while (end > start) {
@@ -274,6 +276,43 @@ class Pipeline {
   std::vector<Mark> marks_;
 };
 
+// Fills the lookup maps; vocab.tokens must not change afterwards.
+common::Result<void> IndexTokens(const std::vector<std::int32_t>& ids, Vocabulary& vocab) {
+  const std::string_view prefix = vocab.options.continuing_prefix;
+  vocab.word_start.reserve(vocab.tokens.size());
+  for (std::size_t i = 0; i < vocab.tokens.size(); ++i) {
+    const std::string_view token = vocab.tokens[i];
+    if (ids[i] < 0) {
+      return common::Fail(common::ErrorCode::kBadRequest,
+                          "token \"" + vocab.tokens[i] + "\" has a negative id");
+    }
+    vocab.word_start.insert_or_assign(token, ids[i]);
+    vocab.max_start_bytes = std::max(vocab.max_start_bytes, token.size());
+    if (token.starts_with(prefix)) {
+      const std::string_view rest = token.substr(prefix.size());
+      vocab.continuation.insert_or_assign(rest, ids[i]);
+      vocab.max_continuation_bytes = std::max(vocab.max_continuation_bytes, rest.size());
+    }
+    vocab.vocab_size = std::max(vocab.vocab_size, static_cast<std::size_t>(ids[i]) + 1);
+  }
+  return {};
+}
+
+common::Result<void> ResolveSpecialTokens(Vocabulary& vocab) {
+  for (auto [what, token, id] : {std::tuple{"unk", &vocab.options.unk_token, &vocab.unk_id},
+                                 std::tuple{"cls", &vocab.options.cls_token, &vocab.cls_id},
+                                 std::tuple{"sep", &vocab.options.sep_token, &vocab.sep_id},
+                                 std::tuple{"pad", &vocab.options.pad_token, &vocab.pad_id}}) {
+    auto it = vocab.word_start.find(*token);
+    if (it == vocab.word_start.end()) {
+      return common::Fail(common::ErrorCode::kBadRequest, std::string("the vocabulary has no ") +
+                                                              what + " token \"" + *token + "\"");
+    }
+    *id = it->second;
+  }
+  return {};
+}
+
 }  // namespace
 
 struct WordPieceTokenizer::State : Vocabulary {};
@@ -291,50 +330,17 @@ common::Result<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::FromVoca
 common::Result<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Build(
     std::vector<std::string> tokens, std::vector<std::int32_t> ids, WordPieceOptions options) {
   assert(tokens.size() == ids.size());
-  using common::ErrorCode;
-  if (tokens.empty()) return common::Fail(ErrorCode::kBadRequest, "the vocabulary is empty");
-  if (tokens.size() > static_cast<std::size_t>(std::numeric_limits<std::int32_t>::max())) {
-    return common::Fail(ErrorCode::kBadRequest, "the vocabulary is too large");
-  }
+  if (tokens.empty())
+    return common::Fail(common::ErrorCode::kBadRequest, "the vocabulary is empty");
   if (options.max_input_chars_per_word < 0) {
-    return common::Fail(ErrorCode::kBadRequest, "max_input_chars_per_word is negative");
+    return common::Fail(common::ErrorCode::kBadRequest, "max_input_chars_per_word is negative");
   }
   auto state = std::make_unique<State>();
   state->strip_accents = options.strip_accents.value_or(options.lower_case);
   state->options = std::move(options);
   state->tokens = std::move(tokens);
-  const std::string_view prefix = state->options.continuing_prefix;
-  state->word_start.reserve(state->tokens.size());
-  for (std::size_t i = 0; i < state->tokens.size(); ++i) {
-    const std::int32_t id = ids[i];
-    if (id < 0) {
-      return common::Fail(ErrorCode::kBadRequest,
-                          "token \"" + state->tokens[i] + "\" has a negative id");
-    }
-    const std::string_view token = state->tokens[i];
-    state->word_start.insert_or_assign(token, id);
-    state->max_start_bytes = std::max(state->max_start_bytes, token.size());
-    if (token.starts_with(prefix)) {
-      const std::string_view rest = token.substr(prefix.size());
-      state->continuation.insert_or_assign(rest, id);
-      state->max_continuation_bytes = std::max(state->max_continuation_bytes, rest.size());
-    }
-    state->vocab_size = std::max(state->vocab_size, static_cast<std::size_t>(id) + 1);
-  }
-  const std::pair<const char*, std::int32_t*> specials[] = {
-      {"unk", &state->unk_id}, {"cls", &state->cls_id}, {"sep", &state->sep_id},
-      {"pad", &state->pad_id}};
-  const std::string* names[] = {&state->options.unk_token, &state->options.cls_token,
-                                &state->options.sep_token, &state->options.pad_token};
-  for (std::size_t k = 0; k < std::size(specials); ++k) {
-    auto it = state->word_start.find(*names[k]);
-    if (it == state->word_start.end()) {
-      return common::Fail(ErrorCode::kBadRequest, std::string("the vocabulary has no ") +
-                                                      specials[k].first + " token \"" +
-                                                      *names[k] + "\"");
-    }
-    *specials[k].second = it->second;
-  }
+  if (auto ok = IndexTokens(ids, *state); !ok) return tl::unexpected(ok.error());
+  if (auto ok = ResolveSpecialTokens(*state); !ok) return tl::unexpected(ok.error());
   return std::unique_ptr<WordPieceTokenizer>(new WordPieceTokenizer(std::move(state)));
 }
 

@@ -43,14 +43,19 @@ class WordPieceTokenizer : public common::Tokenizer {
   // From a model directory: tokenizer.json (WordPiece model, normalizer and
   // pre-tokenizer settings) when present, else vocab.txt plus
   // tokenizer_config.json (do_lower_case, strip_accents,
-  // tokenize_chinese_chars, special tokens).
+  // tokenize_chinese_chars, special tokens). As in transformers, explicit
+  // settings in tokenizer_config.json override tokenizer.json's normalizer.
+  // Only BertNormalizer (or none), BertPreTokenizer and a "[CLS] $A [SEP]"
+  // post-processor are accepted.
   static common::Result<std::unique_ptr<WordPieceTokenizer>> LoadFromDirectory(
       const std::filesystem::path& dir);
-  // From an in-memory vocabulary (id = position).
+  // From an in-memory vocabulary (id = position). Fails when a special
+  // token of `options` is not in it.
   static common::Result<std::unique_ptr<WordPieceTokenizer>> FromVocab(
       std::vector<std::string> vocab, WordPieceOptions options);
 
-  // Token ids of `text`, without special tokens.
+  // Token ids of `text`, without special tokens. Special tokens written in
+  // the text ("[SEP]") are tokenized as ordinary text, never as specials.
   std::vector<std::int32_t> Encode(std::string_view text) const;
   // [CLS] + Encode(text) truncated to max_length - 2 + [SEP].
   std::vector<std::int32_t> EncodeForModel(std::string_view text, int max_length) const;
@@ -69,8 +74,9 @@ class WordPieceTokenizer : public common::Tokenizer {
   struct State;
   explicit WordPieceTokenizer(std::unique_ptr<State> state);
   // tokens[i] has id ids[i]; a later duplicate token wins, as in Hugging Face.
-  static common::Result<std::unique_ptr<WordPieceTokenizer>> Build(
-      std::vector<std::string> tokens, std::vector<std::int32_t> ids, WordPieceOptions options);
+  static common::Result<std::unique_ptr<WordPieceTokenizer>> Build(std::vector<std::string> tokens,
+                                                                   std::vector<std::int32_t> ids,
+                                                                   WordPieceOptions options);
   // Appends the ids of `text` to `out`, stopping once out->size() >= limit.
   void EncodeInto(std::string_view text, std::size_t limit, std::vector<std::int32_t>* out) const;
   std::unique_ptr<State> state_;
