@@ -26,6 +26,27 @@ void FromToml(const CLI::App& cmd, const toml::value& table, const std::string& 
   out = toml::find<T>(table, key);
 }
 
+void AppendModels(const toml::value& root, std::vector<ModelConfig>& out) {
+  if (!root.contains("models")) return;
+  for (const auto& entry : toml::find<std::vector<toml::value>>(root, "models")) {
+    out.push_back(ModelConfig{.name = toml::find<std::string>(entry, "name"),
+                              .provider = toml::find<std::string>(entry, "provider"),
+                              .table = entry});
+  }
+}
+
+// `--model NAME=PATH` as a local [[models]] entry.
+common::Result<ModelConfig> LocalModelFlag(const std::string& flag) {
+  const auto eq = flag.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == flag.size()) {
+    return Fail(ErrorCode::kBadRequest, "--model \"" + flag + "\": expected NAME=PATH");
+  }
+  const std::string name = flag.substr(0, eq);
+  toml::value table(
+      toml::table{{"name", name}, {"provider", "local"}, {"path", flag.substr(eq + 1)}});
+  return ModelConfig{.name = name, .provider = "local", .table = std::move(table)};
+}
+
 }  // namespace
 
 void AddServeFlags(CLI::App& cmd, ServeConfig& c) {
@@ -48,6 +69,10 @@ void AddServeFlags(CLI::App& cmd, ServeConfig& c) {
   Flag(cmd, "lease-ms", c.lease_ms,
        "Ingest lease; files of a worker that died are taken over after it expires")
       ->check(CLI::Range(500, 3600000));
+  Flag(cmd, "model", c.model_flags,
+       "Local model NAME=PATH (a Hugging Face model directory), repeatable; "
+       "the environment variable takes comma-separated pairs")
+      ->delimiter(',');
 }
 
 common::Result<void> ApplyConfigFile(const CLI::App& cmd, ServeConfig& c) {
@@ -70,16 +95,15 @@ common::Result<void> ApplyConfigFile(const CLI::App& cmd, ServeConfig& c) {
         FromToml(cmd, s, "chunk_overlap", c.chunk_overlap);
         FromToml(cmd, s, "lease_ms", c.lease_ms);
       }
-      if (root.contains("models")) {
-        for (const auto& entry : toml::find<std::vector<toml::value>>(root, "models")) {
-          c.models.push_back(ModelConfig{.name = toml::find<std::string>(entry, "name"),
-                                         .provider = toml::find<std::string>(entry, "provider"),
-                                         .table = entry});
-        }
-      }
+      AppendModels(root, c.models);
     } catch (const std::exception& e) {
       return Fail(ErrorCode::kBadRequest, "config " + c.config_file.string() + ": " + e.what());
     }
+  }
+  for (const auto& flag : c.model_flags) {
+    auto model = LocalModelFlag(flag);
+    if (!model) return Fail(model.error());
+    c.models.push_back(std::move(*model));
   }
   if (c.workers > 1 && c.port == 0) {
     return Fail(ErrorCode::kBadRequest, "--workers > 1 needs a fixed --port");
@@ -89,6 +113,16 @@ common::Result<void> ApplyConfigFile(const CLI::App& cmd, ServeConfig& c) {
                 "workers, max-concurrent-tasks and max-upload-mb must be >= 1");
   }
   return {};
+}
+
+common::Result<std::vector<ModelConfig>> ReadModelsFile(const std::filesystem::path& file) {
+  try {
+    std::vector<ModelConfig> models;
+    AppendModels(toml::parse(file.string()), models);
+    return models;
+  } catch (const std::exception& e) {
+    return Fail(ErrorCode::kBadRequest, "config " + file.string() + ": " + e.what());
+  }
 }
 
 }  // namespace ragpdf::app

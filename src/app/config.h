@@ -8,6 +8,13 @@
 //              chunk_overlap, lease_ms
 //   [[models]] name, provider ("builtin"; later issues add more), and the
 //              provider's own keys (builtin: dimension, max_tokens)
+//              (local: path, query_prefix, document_prefix, max_tokens,
+//              max_batch_tokens, threads)
+//              (openai / azure-openai: base_url, model / endpoint,
+//              deployment, api_version; api_key_env, limits: see
+//              provider_openai.cc)
+// `--model NAME=PATH` (repeatable; RAGPDF_MODEL: comma-separated pairs) adds
+// local models after the TOML ones.
 #pragma once
 
 #include <cstdint>
@@ -52,6 +59,7 @@ struct ServeConfig {
   int chunk_overlap = -1;           // -1: chunk_tokens / 8
   int lease_ms = 30000;             // ingest lease; a dead worker's files are taken over after it
   std::vector<ModelConfig> models;  // [[models]] from the TOML file; empty: built-in only
+  std::vector<std::string> model_flags;  // --model NAME=PATH, appended to `models` as local
 };
 
 // Declares the `serve` flags on `cmd`, bound to `config`.
@@ -59,5 +67,7 @@ void AddServeFlags(CLI::App& cmd, ServeConfig& config);
 // After CLI parsing: fills options not given by flag or environment from the
 // TOML file named by config.config_file (if any), then validates.
 common::Result<void> ApplyConfigFile(const CLI::App& cmd, ServeConfig& config);
+// The [[models]] entries of a TOML file (for commands other than serve).
+common::Result<std::vector<ModelConfig>> ReadModelsFile(const std::filesystem::path& file);
 
 }  // namespace ragpdf::app

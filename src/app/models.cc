@@ -15,6 +15,9 @@ namespace {
 
 constexpr std::pair<std::string_view, ProviderFactory> kProviders[] = {
     {"builtin", &MakeBuiltinModel},
+    {"local", &MakeLocalModel},
+    {"openai", &MakeOpenAiModel},
+    {"azure-openai", &MakeOpenAiModel},
 };
 
 Result<std::shared_ptr<embed::Embedder>> Make(const ModelConfig& c,

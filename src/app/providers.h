@@ -27,4 +27,16 @@ using ProviderFactory = common::Result<std::shared_ptr<embed::Embedder>> (*)(
 common::Result<std::shared_ptr<embed::Embedder>> MakeBuiltinModel(const ModelConfig& config,
                                                                   const ProviderContext& context);
 
+// provider = "local": a Hugging Face BERT model directory run in-process
+// (path, query_prefix, document_prefix, max_tokens, max_batch_tokens,
+// threads; see provider_local.h).
+common::Result<std::shared_ptr<embed::Embedder>> MakeLocalModel(const ModelConfig& config,
+                                                                const ProviderContext& context);
+
+// provider = "openai" or "azure-openai": a remote OpenAI-compatible API (keys
+// listed in provider_openai.cc; the API key is read from the environment
+// variable named by api_key_env).
+common::Result<std::shared_ptr<embed::Embedder>> MakeOpenAiModel(const ModelConfig& config,
+                                                                 const ProviderContext& context);
+
 }  // namespace ragpdf::app

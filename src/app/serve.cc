@@ -124,7 +124,7 @@ int RunWorker(const ServeConfig& config, bool reuse_port) {
   http_options.reuse_port = reuse_port;
   http_options.temp_dir = temp_dir;
   http_options.max_upload_bytes = config.max_upload_mb << 20;
-  http::Server server(io, http_options, ingest, searcher);
+  http::Server server(io, http_options, ingest, searcher, models, cpu_pool.get_executor());
   auto port = server.Listen();
   if (!port) {
     spdlog::critical("startup listen=false message=\"{}\"", port.error().message);

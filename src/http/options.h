@@ -21,6 +21,9 @@ struct ServerOptions {
   std::uint64_t max_upload_bytes = 512ull << 20;
   std::size_t max_files_per_upload = 1000;
   std::size_t max_json_body_bytes = 1 << 20;
+  // POST /v1/embeddings: its body, and texts per request (OpenAI's limit).
+  std::size_t max_embeddings_body_bytes = 32 << 20;
+  std::size_t max_embedding_inputs = 2048;
   // One text field of a multipart upload.
   std::size_t max_field_bytes = 1 << 20;
   // Request line + headers, and one multipart part's header block.

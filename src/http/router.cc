@@ -31,6 +31,7 @@ const std::vector<RouteSpec>& Routes() {
       {"/available-models", Route::kAvailableModels, {verb::get}},
       {"/health", Route::kHealth, {verb::get}},
       {"/metrics", Route::kMetrics, {verb::get}},
+      {"/v1/embeddings", Route::kOpenAiEmbeddings, {verb::post}},
   };
   return routes;
 }

@@ -24,6 +24,7 @@ enum class Route {
   kAvailableModels,
   kHealth,
   kMetrics,
+  kOpenAiEmbeddings,
 };
 
 struct RouteMatch {

@@ -1,11 +1,19 @@
 #include "http/routes.h"
 
+#include <openssl/evp.h>
+
+#include <bit>
 #include <cstdint>
+#include <memory>
+#include <span>
 #include <utility>
+#include <vector>
 
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 
+#include "common/async.h"
 #include "common/metrics.h"
 #include "common/status.h"
 #include "http/json_request.h"
@@ -26,6 +34,114 @@ constexpr std::int64_t kMaxNeighbors = 100;
 
 Response BadRequest(std::string message) {
   return ErrorResponse({ErrorCode::kBadRequest, std::move(message)});
+}
+
+// A validated POST /v1/embeddings request.
+struct EmbeddingsCall {
+  std::shared_ptr<embed::Embedder> model;
+  std::vector<std::string> texts;
+  bool base64 = false;
+  std::int64_t dimensions = 0;  // requested; 0: any
+  std::int64_t prompt_tokens = 0;
+};
+
+common::Result<EmbeddingsCall> ParseEmbeddingsCall(const embed::EmbedderRegistry& models,
+                                                   std::string_view content_type,
+                                                   std::string_view body, std::size_t max_inputs) {
+  auto obj = ParseJsonObject(content_type, body);
+  if (!obj) return common::Fail(obj.error());
+  EmbeddingsCall call;
+  const json::value* input = obj->if_contains("input");
+  if (input == nullptr || input->is_null()) {
+    return common::Fail(ErrorCode::kMissingField, "input is required");
+  }
+  const auto not_text = [] {
+    return common::Fail(ErrorCode::kBadRequest,
+                        "input: expected a string or an array of strings "
+                        "(token arrays are not supported)");
+  };
+  if (input->is_string()) {
+    call.texts.emplace_back(input->get_string());
+  } else if (input->is_array()) {
+    const json::array& items = input->get_array();
+    if (items.empty()) return common::Fail(ErrorCode::kBadRequest, "input: must not be empty");
+    if (items.size() > max_inputs) {
+      return common::Fail(ErrorCode::kBadRequest,
+                          "input: at most " + std::to_string(max_inputs) + " texts per request");
+    }
+    for (const json::value& item : items) {
+      if (!item.is_string()) return not_text();
+      call.texts.emplace_back(item.get_string());
+    }
+  } else {
+    return not_text();
+  }
+  for (std::size_t i = 0; i < call.texts.size(); ++i) {
+    if (call.texts[i].empty()) {
+      return common::Fail(ErrorCode::kBadRequest,
+                          "input[" + std::to_string(i) + "]: must not be empty");
+    }
+  }
+  auto name = GetString(*obj, "model");
+  if (!name) return common::Fail(name.error());
+  auto model = models.Resolve(name->value_or(""));
+  if (!model) return common::Fail(model.error());
+  call.model = std::move(*model);
+  auto format = GetString(*obj, "encoding_format");
+  if (!format) return common::Fail(format.error());
+  const std::string encoding = format->value_or("float");
+  if (encoding != "float" && encoding != "base64") {
+    return common::Fail(ErrorCode::kBadRequest,
+                        "encoding_format: expected \"float\" or \"base64\"");
+  }
+  call.base64 = encoding == "base64";
+  auto dimensions = GetInt(*obj, "dimensions");
+  if (!dimensions) return common::Fail(dimensions.error());
+  call.dimensions = dimensions->value_or(0);
+  const int own = call.model->info().dimension;
+  if (dimensions->has_value() && (call.dimensions < 1 || (own > 0 && call.dimensions != own))) {
+    return common::Fail(ErrorCode::kBadRequest, "dimensions: model " + call.model->info().name +
+                                                    " has " + std::to_string(own) +
+                                                    " dimensions and cannot change them");
+  }
+  const common::Tokenizer& tokenizer = call.model->tokenizer();
+  for (const std::string& text : call.texts) call.prompt_tokens += tokenizer.CountTokens(text);
+  return call;
+}
+
+std::string Base64Floats(std::span<const float> values) {
+  static_assert(std::endian::native == std::endian::little);
+  const std::size_t bytes = values.size_bytes();
+  std::string out(4 * ((bytes + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(values.data()),
+                                static_cast<int>(bytes));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string RenderEmbeddings(const EmbeddingsCall& call, const embed::Embeddings& vectors) {
+  json::array data;
+  data.reserve(vectors.rows());
+  for (std::size_t i = 0; i < vectors.rows(); ++i) {
+    const auto row = vectors.Row(i);
+    json::value embedding;
+    if (call.base64) {
+      embedding = json::string(Base64Floats(row));
+    } else {
+      json::array values;
+      values.reserve(row.size());
+      for (float x : row) values.emplace_back(static_cast<double>(x));
+      embedding = std::move(values);
+    }
+    data.emplace_back(
+        json::object{{"object", "embedding"}, {"index", i}, {"embedding", std::move(embedding)}});
+  }
+  return json::serialize(json::object{
+      {"object", "list"},
+      {"data", std::move(data)},
+      {"model", call.model->info().name},
+      {"usage", {{"prompt_tokens", call.prompt_tokens}, {"total_tokens", call.prompt_tokens}}}});
 }
 
 }  // namespace
@@ -164,6 +280,30 @@ asio::awaitable<Response> DeleteFiles(ingest::Service& ingest, std::string conte
                         " file(s): " + std::to_string(removed) + " removed, " +
                         std::to_string(failed) + " failed";
   co_return JsonResponse(json::object{{"results", std::move(results)}, {"message", message}});
+}
+
+asio::awaitable<Response> CreateEmbeddings(const embed::EmbedderRegistry& models,
+                                           asio::any_io_executor cpu, std::string content_type,
+                                           std::string body, std::size_t max_inputs) {
+  auto parse = [&models, &content_type, &body, max_inputs] {
+    return ParseEmbeddingsCall(models, content_type, body, max_inputs);
+  };
+  common::Result<EmbeddingsCall> call = co_await common::Offload(cpu, parse);
+  if (!call) co_return ErrorResponse(call.error());
+  embed::EmbedRequest request{.texts = std::move(call->texts),
+                              .purpose = embed::Purpose::kDocument};
+  auto vectors = co_await call->model->Embed(std::move(request));
+  if (!vectors) co_return ErrorResponse(vectors.error());
+  if (call->dimensions > 0 && call->dimensions != vectors->dimension) {
+    co_return BadRequest("dimensions: model " + call->model->info().name + " has " +
+                         std::to_string(vectors->dimension) + " dimensions and cannot change them");
+  }
+  const EmbeddingsCall* rendered = &*call;
+  const embed::Embeddings* result = &*vectors;
+  auto render = [rendered, result] { return RenderEmbeddings(*rendered, *result); };
+  Response response;
+  response.body = co_await common::Offload(cpu, render);
+  co_return response;
 }
 
 Response AvailableModels(const ingest::Service& ingest) {

@@ -7,10 +7,13 @@
 // Errors: never thrown; reported as error responses.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include "embed/embedder.h"
 #include "http/response.h"
 #include "ingest/service.h"
 #include "query/searcher.h"
@@ -29,6 +32,19 @@ boost::asio::awaitable<Response> FindNeighbors(query::Searcher& searcher, std::s
 // DELETE or POST /delete
 boost::asio::awaitable<Response> DeleteFiles(ingest::Service& ingest, std::string content_type,
                                              std::string body);
+// POST /v1/embeddings, in the OpenAI format: `input` (a string or an array
+// of at most `max_inputs` non-empty strings; token arrays are not
+// supported), `model` (a model of this server; the default when absent),
+// `encoding_format` ("float" or "base64": little-endian float32) and
+// `dimensions` (accepted only if equal to the model's). Answers
+// {"object": "list", "data": [{"object": "embedding", "index", "embedding"}],
+// "model", "usage": {"prompt_tokens", "total_tokens"}} with token counts
+// from the model's tokenizer; errors keep the server's error shape (OpenAI
+// clients read error.message). Parsing, counting and rendering run on `cpu`.
+boost::asio::awaitable<Response> CreateEmbeddings(const embed::EmbedderRegistry& models,
+                                                  boost::asio::any_io_executor cpu,
+                                                  std::string content_type, std::string body,
+                                                  std::size_t max_inputs);
 // GET /available-models
 Response AvailableModels(const ingest::Service& ingest);
 // GET /health

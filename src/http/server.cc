@@ -139,11 +139,13 @@ asio::awaitable<void> LingeringClose(beast::tcp_stream& stream) {
 class Server::State : public std::enable_shared_from_this<State> {
  public:
   State(asio::io_context& io, ServerOptions options, ingest::Service& ingest,
-        query::Searcher& searcher)
+        query::Searcher& searcher, const embed::EmbedderRegistry& models, asio::any_io_executor cpu)
       : io_(io),
         options_(std::move(options)),
         ingest_(ingest),
         searcher_(searcher),
+        models_(models),
+        cpu_(std::move(cpu)),
         acceptor_(asio::make_strand(io)) {
     if (options_.temp_dir.empty()) {
       options_.temp_dir = std::filesystem::temp_directory_path() / "ragpdf-uploads";
@@ -186,6 +188,8 @@ class Server::State : public std::enable_shared_from_this<State> {
   ServerOptions options_;
   ingest::Service& ingest_;
   query::Searcher& searcher_;
+  const embed::EmbedderRegistry& models_;
+  asio::any_io_executor cpu_;
   tcp::acceptor acceptor_;
   std::atomic<bool> stopping_{false};
   std::mutex mu_;
@@ -343,7 +347,9 @@ asio::awaitable<std::optional<Response>> Server::State::ReadJsonAndDispatch(
   std::string content_type(header.get()[beast_http::field::content_type]);
   std::string body;
   if (!header.is_done()) {
-    const std::uint64_t limit = options_.max_json_body_bytes;
+    const std::uint64_t limit = *match.route == Route::kOpenAiEmbeddings
+                                    ? options_.max_embeddings_body_bytes
+                                    : options_.max_json_body_bytes;
     if (header.content_length() && *header.content_length() > limit) co_return TooLarge(limit);
     if (!co_await SendContinue(conn.stream, header)) co_return std::nullopt;
     beast_http::request_parser<beast_http::string_body> parser(std::move(header));
@@ -378,6 +384,9 @@ asio::awaitable<Response> Server::State::Dispatch(const RouteMatch& match, std::
       co_return Health(ingest_);
     case Route::kMetrics:
       co_return MetricsText(ingest_);
+    case Route::kOpenAiEmbeddings:
+      co_return co_await CreateEmbeddings(models_, cpu_, std::move(content_type), std::move(body),
+                                          options_.max_embedding_inputs);
     case Route::kUpload:
       break;  // streamed by Handle()
   }
@@ -427,8 +436,10 @@ asio::awaitable<void> Server::State::Shutdown(std::chrono::milliseconds grace) {
 }
 
 Server::Server(asio::io_context& io, ServerOptions options, ingest::Service& ingest,
-               query::Searcher& searcher)
-    : state_(std::make_shared<State>(io, std::move(options), ingest, searcher)) {}
+               query::Searcher& searcher, const embed::EmbedderRegistry& models,
+               asio::any_io_executor cpu)
+    : state_(std::make_shared<State>(io, std::move(options), ingest, searcher, models,
+                                     std::move(cpu))) {}
 
 Server::~Server() = default;
 

@@ -3,7 +3,7 @@
 // Handlers only co_await the ingest and query services, so the event loop is
 // never blocked. One logfmt line and request metrics per request.
 //
-// Ownership: the services must outlive the io_context's run. Connections
+// Ownership: the services and models must outlive the io_context's run. Connections
 // keep the server's shared state alive, so the Server object may be
 // destroyed once Shutdown() completed.
 // Thread-safety: construct, Listen() and Start() from one thread; the
@@ -16,10 +16,12 @@
 #include <cstdint>
 #include <memory>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
 #include "common/error.h"
+#include "embed/embedder.h"
 #include "http/options.h"
 #include "ingest/service.h"
 #include "query/searcher.h"
@@ -28,8 +30,11 @@ namespace ragpdf::http {
 
 class Server {
  public:
+  // `models` serves POST /v1/embeddings; `cpu` runs that route's JSON
+  // parsing and rendering.
   Server(boost::asio::io_context& io, ServerOptions options, ingest::Service& ingest,
-         query::Searcher& searcher);
+         query::Searcher& searcher, const embed::EmbedderRegistry& models,
+         boost::asio::any_io_executor cpu);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -56,8 +56,10 @@ PlannedBatch BatchPlanner::Next() {
     // The anchor's lane had its turn: it goes to the back.
     std::unique_ptr<Lane> served = std::move(order_.front());
     order_.pop_front();
-    if (!served->items.empty()) order_.push_back(std::move(served));
-    else by_key_.erase(served->key);
+    if (!served->items.empty())
+      order_.push_back(std::move(served));
+    else
+      by_key_.erase(served->key);
   }
   // Lanes emptied by this batch (other than the anchor's) leave the rotation.
   for (auto it = order_.begin(); it != order_.end();) {
@@ -79,7 +81,8 @@ std::vector<BatchPlanner::Candidate> BatchPlanner::DrawWindow(
     for (Lane* lane : lanes) {
       if (depth >= lane->items.size()) continue;
       any = true;
-      window.push_back(Candidate{.lane = lane, .position = depth, .length = lane->items[depth].length});
+      window.push_back(
+          Candidate{.lane = lane, .position = depth, .length = lane->items[depth].length});
       if (window.size() == options_.window) break;
     }
     if (!any) break;
@@ -115,8 +118,8 @@ std::vector<std::size_t> BatchPlanner::ChooseGrouped(const std::vector<Candidate
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     return window[a].length < window[b].length;
   });
-  const auto anchor = static_cast<std::size_t>(std::find(order.begin(), order.end(), 0) -
-                                               order.begin());
+  const auto anchor =
+      static_cast<std::size_t>(std::find(order.begin(), order.end(), 0) - order.begin());
   std::size_t lo = anchor, hi = anchor;
   std::size_t rows = 1;
   int seq_len = window[0].length;
@@ -148,8 +151,10 @@ std::vector<std::size_t> BatchPlanner::ChooseGrouped(const std::vector<Candidate
                      [](const Step& a, const Step& b) { return a.waste < b.waste; });
     auto it = std::find_if(steps.begin(), steps.end(), acceptable);
     if (it == steps.end()) break;
-    if (it->left) --lo;
-    else ++hi;
+    if (it->left)
+      --lo;
+    else
+      ++hi;
     ++rows;
     seq_len = it->seq_len;
     real = it->real;

@@ -32,9 +32,9 @@
 namespace ragpdf::embed::local {
 
 struct BatchPlannerOptions {
-  std::size_t max_batch_tokens = 16384;  // padded tokens: rows x longest row
+  std::size_t max_batch_tokens = 4096;  // padded tokens: rows x longest row
   std::size_t max_batch_rows = 64;
-  std::size_t window = 256;  // candidates considered for one batch
+  std::size_t window = 256;   // candidates considered for one batch
   double max_padding = 0.25;  // largest padding share of a grouped batch
   bool group_by_length = true;
 };

@@ -14,14 +14,21 @@
 // Ownership: app/ creates one per configured model and keeps it until
 // shutdown; the destructor stops and joins the engine thread (pending
 // requests fail with kUnavailable). Thread-safety: Embed() may be called
-// concurrently from any executor. Errors: kUnavailable after shutdown,
-// kEmbeddingFailed if the encoder fails.
+// concurrently from any executor. Errors: Load() fails with kBadRequest for
+// a bad model directory or options; Embed() with kOverloaded beyond the
+// queue limits, kUnavailable after shutdown, kEmbeddingFailed if the encoder
+// fails.
+//
+// ModelInfo::max_tokens is what a text may cost (CountTokens) without being
+// truncated: max_tokens minus [CLS], [SEP] and the longer prefix.
 #pragma once
 
 #include <cstddef>
 #include <filesystem>
 #include <memory>
 #include <string>
+
+#include <boost/asio/any_io_executor.hpp>
 
 #include "embed/embedder.h"
 #include "embed/local/bert_encoder.h"
@@ -30,19 +37,37 @@
 namespace ragpdf::embed::local {
 
 struct LocalEmbedderOptions {
-  std::string name;                 // model_choice value
-  std::filesystem::path path;       // Hugging Face model directory
-  std::string query_prefix;         // e.g. "query: " for e5
-  std::string document_prefix;      // e.g. "passage: " for e5
-  int max_tokens = 0;               // 0: the model's max_position_embeddings
-  std::size_t max_batch_tokens = 16384;  // padded tokens per encoder call
+  std::string name;             // model_choice value
+  std::filesystem::path path;   // Hugging Face model directory
+  std::string query_prefix;     // e.g. "query: " for e5
+  std::string document_prefix;  // e.g. "passage: " for e5
+  // Longest sequence, special tokens included. 0: sentence_bert_config.json's
+  // max_seq_length if present, else the model's max_position_embeddings.
+  int max_tokens = 0;
+  // Padded tokens per encoder call. 4096 (32 x 128) already keeps the GEMMs
+  // efficient; larger batches only lengthen the wait of a query that
+  // arrives while one runs.
+  std::size_t max_batch_tokens = 4096;
   std::size_t max_batch_rows = 64;
-  int threads = 0;                  // encoder threads; 0: all cores
+  int threads = 0;  // encoder threads; 0: all cores
+  // Pool that tokenizes requests (required), so neither the caller's I/O
+  // thread nor the encoder thread spends time on it.
+  boost::asio::any_io_executor cpu;
+  // Back-pressure: texts admitted and not yet embedded, per purpose; an
+  // Embed() beyond them fails with kOverloaded.
+  std::size_t max_queued_texts = 65536;
+  std::size_t max_queued_queries = 1024;
 };
 
 class LocalEmbedder : public Embedder {
  public:
+  // Loads the tokenizer and the encoder from options.path.
   static common::Result<std::unique_ptr<LocalEmbedder>> Load(LocalEmbedderOptions options);
+  // From already-loaded parts (tests pass a small fake encoder); options.path
+  // is only used for sentence_bert_config.json and the description.
+  static common::Result<std::unique_ptr<LocalEmbedder>> Create(
+      LocalEmbedderOptions options, std::unique_ptr<WordPieceTokenizer> tokenizer,
+      std::unique_ptr<BertEncoder> encoder);
   ~LocalEmbedder() override;
 
   const ModelInfo& info() const override;

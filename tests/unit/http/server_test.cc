@@ -3,15 +3,18 @@
 // edge of this module); the real pipeline is tested end to end elsewhere.
 #include "http/server.h"
 
+#include <openssl/evp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -25,6 +28,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -36,6 +40,7 @@
 
 #include "common/async.h"
 #include "common/hash.h"
+#include "common/tokenizer.h"
 
 namespace ragpdf::http {
 namespace {
@@ -172,6 +177,42 @@ class FakeIngest final : public ingest::Service {
   std::string deleted_by;
   std::optional<common::Error> fail_upload;
   std::atomic<bool> ready{true};
+};
+
+// Tokens: words separated by spaces.
+class SpaceTokenizer final : public common::Tokenizer {
+ public:
+  int CountTokens(std::string_view text) const override {
+    return static_cast<int>(std::count(text.begin(), text.end(), ' ')) + 1;
+  }
+};
+
+// Vectors {bytes, 'a' count, 1, -0.5} per text; `failure` makes Embed fail.
+class FakeEmbedder final : public embed::Embedder {
+ public:
+  FakeEmbedder(std::string name, std::optional<common::Error> failure = std::nullopt)
+      : info_{std::move(name), "fake", 4, 64, "Fake model"}, failure_(std::move(failure)) {}
+
+  static std::vector<float> VectorOf(const std::string& text) {
+    return {static_cast<float>(text.size()),
+            static_cast<float>(std::count(text.begin(), text.end(), 'a')), 1.0f, -0.5f};
+  }
+
+  const embed::ModelInfo& info() const override { return info_; }
+  const common::Tokenizer& tokenizer() const override { return tokenizer_; }
+  asio::awaitable<Result<embed::Embeddings>> Embed(embed::EmbedRequest request) override {
+    if (failure_) co_return Fail(*failure_);
+    embed::Embeddings out{.dimension = 4};
+    for (const std::string& text : request.texts) {
+      for (float x : VectorOf(text)) out.data.push_back(x);
+    }
+    co_return out;
+  }
+
+ private:
+  embed::ModelInfo info_;
+  SpaceTokenizer tokenizer_;
+  std::optional<common::Error> failure_;
 };
 
 class FakeSearcher final : public query::Searcher {
@@ -335,7 +376,8 @@ class ServerTest : public ::testing::Test {
     options.host = "127.0.0.1";
     options.port = 0;
     options.temp_dir = temp_dir_ / "uploads";
-    server_ = std::make_unique<Server>(io_, options, ingest_, searcher_);
+    server_ =
+        std::make_unique<Server>(io_, options, ingest_, searcher_, models_, cpu_.get_executor());
     auto port = server_->Listen();
     ASSERT_TRUE(port) << port.error().message;
     port_ = *port;
@@ -388,6 +430,14 @@ class ServerTest : public ::testing::Test {
   std::shared_future<void> stopped_;
   FakeIngest ingest_;
   FakeSearcher searcher_;
+  embed::EmbedderRegistry models_ = [] {
+    embed::EmbedderRegistry r;
+    r.Add(std::make_shared<FakeEmbedder>("mini"));
+    r.Add(std::make_shared<FakeEmbedder>(
+        "down", common::Error{ErrorCode::kEmbeddingUnavailable, "upstream 503s"}));
+    return r;
+  }();
+  asio::thread_pool cpu_{1};
   std::unique_ptr<Server> server_;
   std::uint16_t port_ = 0;
   std::thread thread_;
@@ -816,6 +866,75 @@ TEST_F(ServerTest, DeleteWithDeleteAndPost) {
               "missing_field");
 }
 
+std::vector<float> FloatsOf(const json::value& embedding) {
+  std::vector<float> out;
+  for (const json::value& x : embedding.as_array())
+    out.push_back(static_cast<float>(x.to_number<double>()));
+  return out;
+}
+
+TEST_F(ServerTest, OpenAiEmbeddingsFloat) {
+  Start();
+  Response r = Post("/v1/embeddings", R"({"input": ["hello world", "banana"], "model": "mini",
+                                          "encoding_format": "float", "dimensions": 4})");
+  ASSERT_EQ(r.result(), bhttp::status::ok) << r.body();
+  EXPECT_EQ(r[bhttp::field::content_type], "application/json");
+  json::object body = JsonOf(r);
+  EXPECT_EQ(body.at("object").as_string(), "list");
+  EXPECT_EQ(body.at("model").as_string(), "mini");
+  const json::array& data = body.at("data").as_array();
+  ASSERT_EQ(data.size(), 2u);
+  const std::vector<std::string> texts = {"hello world", "banana"};
+  for (std::size_t i = 0; i < 2; ++i) {
+    const json::object& item = data[i].as_object();
+    EXPECT_EQ(item.at("object").as_string(), "embedding");
+    EXPECT_EQ(item.at("index").as_int64(), static_cast<std::int64_t>(i));
+    EXPECT_EQ(FloatsOf(item.at("embedding")), FakeEmbedder::VectorOf(texts[i]));
+  }
+  // Tokens from the model's tokenizer: 2 + 1.
+  EXPECT_EQ(body.at("usage").at("prompt_tokens").as_int64(), 3);
+  EXPECT_EQ(body.at("usage").at("total_tokens").as_int64(), 3);
+}
+
+TEST_F(ServerTest, OpenAiEmbeddingsStringInputDefaultModelAndBase64) {
+  Start();
+  Response r = Post("/v1/embeddings", R"({"input": "a cat", "encoding_format": "base64"})");
+  ASSERT_EQ(r.result(), bhttp::status::ok) << r.body();
+  json::object body = JsonOf(r);
+  EXPECT_EQ(body.at("model").as_string(), "mini");
+  const json::array& data = body.at("data").as_array();
+  ASSERT_EQ(data.size(), 1u);
+  const std::string b64(data[0].at("embedding").as_string());
+  // 4 float32 = 16 bytes = 24 base64 characters.
+  ASSERT_EQ(b64.size(), 24u);
+  std::vector<unsigned char> bytes(18);
+  ASSERT_EQ(EVP_DecodeBlock(bytes.data(), reinterpret_cast<const unsigned char*>(b64.data()), 24),
+            18);
+  std::vector<float> floats(4);
+  std::memcpy(floats.data(), bytes.data(), 16);
+  EXPECT_EQ(floats, FakeEmbedder::VectorOf("a cat"));
+}
+
+TEST_F(ServerTest, OpenAiEmbeddingsErrors) {
+  Start({.max_embeddings_body_bytes = 4096, .max_embedding_inputs = 3});
+  ExpectError(Post("/v1/embeddings", R"({"model": "mini"})"), bhttp::status::bad_request,
+              "missing_field");
+  for (const char* bad :
+       {R"({"input": 5})", R"({"input": [[1, 2, 3]]})", R"({"input": []})",
+        R"({"input": ["ok", ""]})", R"({"input": ["a", "b", "c", "d"]})",
+        R"({"input": "x", "encoding_format": "int8"})", R"({"input": "x", "dimensions": 8})",
+        R"({"input": "x", "model": 3})", R"(["x"])"}) {
+    ExpectError(Post("/v1/embeddings", bad), bhttp::status::bad_request, "bad_request");
+  }
+  ExpectError(Post("/v1/embeddings", R"({"input": "x", "model": "nope"})"),
+              bhttp::status::not_found, "not_found");
+  ExpectError(Post("/v1/embeddings", R"({"input": "x", "model": "down"})"),
+              bhttp::status::bad_gateway, "embedding_unavailable");
+  ExpectError(Post("/v1/embeddings", R"({"input": ")" + std::string(5000, 'a') + R"("})"),
+              bhttp::status::payload_too_large, "payload_too_large");
+  ExpectError(Get("/v1/embeddings"), bhttp::status::method_not_allowed, "bad_request");
+}
+
 TEST_F(ServerTest, AvailableModelsHealthAndMetrics) {
   Start();
   Response models = Get("/available-models");
@@ -913,21 +1032,22 @@ TEST_F(ServerTest, ListenReportsBindErrorsAndSharesPortWithReusePort) {
   FakeSearcher searcher;
   asio::io_context io;
   ServerOptions options{.host = "127.0.0.1", .port = port_, .temp_dir = temp_dir_ / "second"};
-  Server taken(io, options, ingest, searcher);
+  embed::EmbedderRegistry models;
+  Server taken(io, options, ingest, searcher, models, io.get_executor());
   auto busy = taken.Listen();
   ASSERT_FALSE(busy);
   EXPECT_EQ(busy.error().code, ErrorCode::kUnavailable);
   EXPECT_NE(busy.error().message.find("bind"), std::string::npos);
 
   options.reuse_port = true;
-  Server shared(io, options, ingest, searcher);
+  Server shared(io, options, ingest, searcher, models, io.get_executor());
   auto port = shared.Listen();
   ASSERT_TRUE(port) << port.error().message;
   EXPECT_EQ(*port, port_);
 
   // TEST-NET-1: not an address of this host.
   Server foreign(io, {.host = "192.0.2.1", .port = 0, .temp_dir = temp_dir_ / "third"}, ingest,
-                 searcher);
+                 searcher, models, io.get_executor());
   auto not_local = foreign.Listen();
   ASSERT_FALSE(not_local);
   EXPECT_EQ(not_local.error().code, ErrorCode::kUnavailable);
