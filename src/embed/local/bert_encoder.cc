@@ -24,9 +24,6 @@ namespace {
 using common::ErrorCode;
 using common::Fail;
 
-// Rows per task of the row-parallel phases. The FFN's intermediate rows
-// (96 x intermediate_size) stay in the thread's L2 between its two GEMMs.
-constexpr int kMaxBlockRows = 96;
 constexpr int kRowAlign = 12;  // the AVX-512 micro-kernel's rows
 constexpr int kMaxThreads = 64;
 
@@ -125,7 +122,8 @@ class Encoder final : public BertEncoder {
     return {};
   }
 
-  // Packs the batch's real tokens and sizes the buffers (grow-only).
+  // Packs the batch's real tokens and sizes every buffer (grow-only), so
+  // that the parallel phases never allocate.
   void Prepare(const TokenBatch& batch) {
     const std::size_t rows = batch.rows();
     offsets_.resize(rows + 1);
@@ -147,13 +145,11 @@ class Encoder final : public BertEncoder {
       return batch.lengths[a] != batch.lengths[b] ? batch.lengths[a] > batch.lengths[b] : a < b;
     });
 
-    if (ops_->UsesEncoderThreads()) {
-      const int blocks = std::max(pool_.size(), (tokens_ + kMaxBlockRows - 1) / kMaxBlockRows);
-      const int rows_per_block = (tokens_ + blocks - 1) / blocks;
-      block_rows_ = (rows_per_block + kRowAlign - 1) / kRowAlign * kRowAlign;
-    } else {
-      block_rows_ = tokens_;
-    }
+    // At least one block per thread; blocks of equal size, whole micro-tiles.
+    const int max_rows = ops_->MaxBlockRows();
+    const int blocks = std::max(pool_.size(), (tokens_ + max_rows - 1) / max_rows);
+    const int rows_per_block = (tokens_ + blocks - 1) / blocks;
+    block_rows_ = (rows_per_block + kRowAlign - 1) / kRowAlign * kRowAlign;
     blocks_ = (tokens_ + block_rows_ - 1) / block_rows_;
 
     const auto tokens = static_cast<std::size_t>(tokens_);
@@ -161,8 +157,11 @@ class Encoder final : public BertEncoder {
     hidden_.Reserve(tokens * hidden);
     qkv_.Reserve(tokens * hidden * 3);
     context_.Reserve(tokens * hidden);
+    const int max_len = *std::max_element(batch.lengths.begin(), batch.lengths.end());
+    const int head_dim = config_.hidden_size / config_.num_attention_heads;
     for (auto& scratch : scratch_) {
       scratch.ffn.Reserve(static_cast<std::size_t>(block_rows_) * config_.intermediate_size);
+      ops_->ReserveAttention(max_len, head_dim, scratch.attention);
     }
   }
 
@@ -298,7 +297,6 @@ common::Result<std::unique_ptr<BertEncoder>> BertEncoder::Load(const std::filesy
     int threads = options.threads > 0 ? options.threads
                                       : static_cast<int>(std::thread::hardware_concurrency());
     threads = std::clamp(threads, 1, kMaxThreads);
-    if (!ops->UsesEncoderThreads()) threads = 1;
     auto weights = LoadBertWeights(dir, *config, *ops);
     if (!weights) return Fail(weights.error());
     return std::make_unique<Encoder>(std::move(*config), std::move(ops), std::move(*weights),

@@ -53,9 +53,8 @@ struct TokenBatch {
 
 struct EncoderOptions {
   int threads = 0;  // 0: all cores
-  // false: the portable kernels (OpenBLAS sgemm, threaded by OpenBLAS itself,
-  // so `threads` does not apply) even on an AVX-512 CPU; for tests and
-  // comparisons. CPUs without AVX-512 always use them.
+  // false: the portable kernels (OpenBLAS sgemm) even on an AVX-512 CPU; for
+  // tests and comparisons. CPUs without AVX-512 always use them.
   bool allow_avx512 = true;
 };
 

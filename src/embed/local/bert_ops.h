@@ -1,9 +1,11 @@
 // BertOps: the numerical building blocks of the encoder (Linear layers with
-// fused epilogues, layer norm, one attention head), in two implementations:
-// - AVX-512: the register-blocked kernels of gemm.h, single-threaded per
-//   call; the encoder spreads row blocks and heads over its own threads.
-// - Portable (CPUs without AVX-512): OpenBLAS sgemm, which threads each call
-//   itself, plus plain loops for the rest.
+// fused epilogues, layer norm, one attention head), in two implementations,
+// both single-threaded per call (the encoder spreads row blocks and heads
+// over its own threads):
+// - AVX-512: the register-blocked kernels of gemm.h;
+// - portable (CPUs without AVX-512): OpenBLAS sgemm plus plain loops.
+//   Creating it sets OpenBLAS to one thread, process-wide (nothing else in
+//   ragpdf uses OpenBLAS): its own threads would compete with the encoder's.
 //
 // Ownership: stateless; weights and scratch belong to the caller.
 // Thread-safety: const methods may be called concurrently with distinct
@@ -51,15 +53,17 @@ class BertOps {
  public:
   virtual ~BertOps() = default;
   virtual const char* name() const = 0;
-  // True: the encoder runs these ops on its own threads, one row block or
-  // head per task. False: call from one thread; the library threads itself.
-  virtual bool UsesEncoderThreads() const = 0;
+  // Rows per Linear call that amortize the call's fixed costs.
+  virtual int MaxBlockRows() const = 0;
   virtual LinearWeight PrepareLinear(const std::vector<float>& w, int n, int k) const = 0;
   // c[m x n] = a[m x k] * W^T, then the epilogue (the residual may be c).
   virtual void Linear(int m, const float* a, int lda, const LinearWeight& w, float* c, int ldc,
                       const Epilogue& epilogue) const = 0;
   virtual void LayerNorm(float* x, int rows, int ld, int n, const float* gamma, const float* beta,
                          float eps) const = 0;
+  // Grows `scratch` for heads of up to max_len tokens, so that
+  // AttentionHead never allocates.
+  virtual void ReserveAttention(int max_len, int head_dim, AttentionScratch& scratch) const = 0;
   virtual void AttentionHead(const AttentionHeadArgs& args, AttentionScratch& scratch) const = 0;
 };
 

@@ -12,10 +12,15 @@ namespace {
 // Query rows per score block: 64 x 512 scores stay within L2.
 constexpr int kQueryBlock = 64;
 
+// Score rows start on a cache line.
+int ScoreStride(int len) { return (len + 15) / 16 * 16; }
+
 class Avx512Ops final : public BertOps {
  public:
   const char* name() const override { return "avx512"; }
-  bool UsesEncoderThreads() const override { return true; }
+  // 96 rows of the FFN's intermediate activations stay in L2 between its
+  // two GEMMs.
+  int MaxBlockRows() const override { return 96; }
 
   LinearWeight PrepareLinear(const std::vector<float>& w, int n, int k) const override {
     LinearWeight out;
@@ -35,6 +40,13 @@ class Avx512Ops final : public BertOps {
     LayerNormRowsAvx512(x, rows, ld, n, gamma, beta, eps);
   }
 
+  void ReserveAttention(int max_len, int head_dim, AttentionScratch& scratch) const override {
+    scratch.keys.Reserve(PanelFloats(head_dim, max_len));
+    scratch.values.Reserve(PanelFloats(max_len, head_dim));
+    scratch.scores.Reserve(static_cast<std::size_t>(std::min(kQueryBlock, max_len)) *
+                           ScoreStride(max_len));
+  }
+
   void AttentionHead(const AttentionHeadArgs& args, AttentionScratch& scratch) const override {
     const int len = args.len;
     const int dh = args.head_dim;
@@ -42,7 +54,7 @@ class Avx512Ops final : public BertOps {
     PackPanelsTransposed(args.k, args.ld_qkv, len, dh, keys);
     float* values = scratch.values.Reserve(PanelFloats(len, dh));
     PackPanels(args.v, args.ld_qkv, len, dh, values);
-    const int ld_scores = (len + 15) / 16 * 16;
+    const int ld_scores = ScoreStride(len);
     float* scores =
         scratch.scores.Reserve(static_cast<std::size_t>(std::min(kQueryBlock, len)) * ld_scores);
     for (int row = 0; row < len; row += kQueryBlock) {

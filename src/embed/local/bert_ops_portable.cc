@@ -25,11 +25,13 @@ float Activate(float x, Activation activation) {
   return x;
 }
 
-// OpenBLAS for the matrix products (it threads each call), loops for the rest.
+// OpenBLAS for the matrix products, loops for the rest.
 class PortableOps final : public BertOps {
  public:
+  PortableOps() { openblas_set_num_threads(1); }
   const char* name() const override { return "openblas"; }
-  bool UsesEncoderThreads() const override { return false; }
+  // sgemm packs all of W on every call: larger blocks amortize that.
+  int MaxBlockRows() const override { return 256; }
 
   LinearWeight PrepareLinear(const std::vector<float>& w, int n, int k) const override {
     LinearWeight out;
@@ -78,6 +80,10 @@ class PortableOps final : public BertOps {
       const float inv = 1.0f / std::sqrt(sq / static_cast<float>(n) + eps);
       for (int j = 0; j < n; ++j) row[j] = (row[j] - mean) * inv * gamma[j] + beta[j];
     }
+  }
+
+  void ReserveAttention(int max_len, int, AttentionScratch& scratch) const override {
+    scratch.scores.Reserve(static_cast<std::size_t>(max_len) * max_len);
   }
 
   void AttentionHead(const AttentionHeadArgs& args, AttentionScratch& scratch) const override {
