@@ -1,5 +1,7 @@
 #include "http/routes.h"
 
+#include "common/base64.h"
+
 #include <openssl/evp.h>
 
 #include <bit>
@@ -109,17 +111,6 @@ common::Result<EmbeddingsCall> ParseEmbeddingsCall(const embed::EmbedderRegistry
   return call;
 }
 
-std::string Base64Floats(std::span<const float> values) {
-  static_assert(std::endian::native == std::endian::little);
-  const std::size_t bytes = values.size_bytes();
-  std::string out(4 * ((bytes + 2) / 3), '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(values.data()),
-                                static_cast<int>(bytes));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
-}
-
 std::string RenderEmbeddings(const EmbeddingsCall& call, const embed::Embeddings& vectors) {
   json::array data;
   data.reserve(vectors.rows());
@@ -127,7 +118,7 @@ std::string RenderEmbeddings(const EmbeddingsCall& call, const embed::Embeddings
     const auto row = vectors.Row(i);
     json::value embedding;
     if (call.base64) {
-      embedding = json::string(Base64Floats(row));
+      embedding = json::string(common::EncodeFloatsBase64(row));
     } else {
       json::array values;
       values.reserve(row.size());

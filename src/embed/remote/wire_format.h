@@ -15,6 +15,8 @@
 // Thread-safety: pure functions. Errors: kEmbeddingBadResponse.
 #pragma once
 
+#include "common/base64.h"
+
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -26,6 +28,9 @@
 #include "embed/embedder.h"
 
 namespace ragpdf::embed::remote {
+
+using common::DecodeFloatsBase64;
+using common::EncodeFloatsBase64;
 
 struct RequestBodyOptions {
   std::string model;                      // omitted when empty (Azure)
@@ -44,11 +49,5 @@ common::Result<Embeddings> ParseEmbeddingsResponse(std::string_view body, std::s
 // `error.message` (or `error`, or `message`) when the body is JSON, else the
 // start of the body. At most ~300 characters, printable ASCII.
 std::string DescribeErrorBody(std::string_view body);
-
-// Base64 of the float32 values, little-endian (as OpenAI's encoding_format
-// "base64"), and back; nullopt for malformed input or a length not a
-// multiple of 4 bytes.
-std::string EncodeFloatsBase64(std::span<const float> values);
-std::optional<std::vector<float>> DecodeFloatsBase64(std::string_view text);
 
 }  // namespace ragpdf::embed::remote
