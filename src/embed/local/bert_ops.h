@@ -2,12 +2,15 @@
 // fused epilogues, layer norm, one attention head), in two implementations,
 // both single-threaded per call (the encoder spreads row blocks and heads
 // over its own threads):
-// - AVX-512: the register-blocked kernels of gemm.h;
+// - AVX-512: Linear layers on oneDNN's matmul (brgemm kernels, fused
+//   post-ops; one OpenMP thread per calling thread), attention and row
+//   kernels from gemm.h;
 // - portable (CPUs without AVX-512): OpenBLAS sgemm plus plain loops.
 //   Creating it sets OpenBLAS to one thread, process-wide (nothing else in
 //   ragpdf uses OpenBLAS): its own threads would compete with the encoder's.
 //
-// Ownership: stateless; weights and scratch belong to the caller.
+// Ownership: weights and scratch belong to the caller; the AVX-512 ops keep
+// their oneDNN primitives (a mutex-guarded cache, one per shape).
 // Thread-safety: const methods may be called concurrently with distinct
 // outputs and scratch. Errors: none (shapes are the caller's contract).
 #pragma once

@@ -1,11 +1,15 @@
-// fp32 GEMM and row kernels for AVX-512 CPUs: the encoder's fast path.
+// fp32 GEMM and row kernels for AVX-512 CPUs: the encoder's attention heads
+// (per-head q k^T and scores x v, whose shape changes with every sequence
+// length) plus softmax and layer norm; its Linear layers run on oneDNN (see
+// bert_ops_avx512.cc).
 //
 // C = A * B where A is row-major (read in place, no packing) and B is packed
 // once into column panels of kPanelWidth columns ([panel][k][32], zero
 // padded). A 12 x 32 register-blocked micro-kernel accumulates in fp32 over
 // the whole k and applies the epilogue (bias, GELU, residual) in registers
-// before the single store. On this project's machine it runs at about twice
-// OpenBLAS's speed with the Haswell kernels that the environment selects.
+// before the single store. On this project's machine it runs at oneDNN's
+// speed, about twice OpenBLAS's with the Haswell kernels that the
+// environment selects.
 //
 // Ownership: callers own every buffer. Thread-safety: the functions are
 // reentrant; each call runs on the calling thread only. Errors: none; the

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "embed/local/bert_ops.h"
 #include "embed/local/bert_thread_pool.h"
 
 namespace ragpdf::embed::local {
@@ -74,6 +75,51 @@ TEST(GemmTest, MatchesDoublePrecisionOnRaggedShapes) {
         worst = std::max(worst, std::fabs(c[i] - want[i]));
       EXPECT_LT(worst, 2e-5 * std::sqrt(s.k)) << s.m << "x" << s.n << "x" << s.k;
     }
+  }
+}
+
+// The AVX-512 ops' Linear (oneDNN matmul with post-ops): dense and strided
+// operands, residual in place and separate, with and without bias.
+TEST(GemmTest, LinearMatchesDoublePrecision) {
+  REQUIRE_AVX512();
+  const auto ops = MakeAvx512Ops();
+  std::mt19937 rng(7);
+  struct Case {
+    int m, n, k, pad;
+    bool bias, residual_in_place;
+    Activation activation;
+  };
+  for (const Case t : {Case{96, 1152, 384, 0, true, false, Activation::kNone},
+                       Case{1, 384, 1536, 0, true, true, Activation::kNone},
+                       Case{37, 1536, 384, 0, true, false, Activation::kGelu},
+                       Case{50, 100, 60, 3, false, false, Activation::kGeluTanh},
+                       Case{13, 33, 7, 5, true, true, Activation::kGelu}}) {
+    const int lda = t.k + t.pad;
+    const int ldc = t.n + t.pad;
+    const auto a = Random(static_cast<std::size_t>(t.m) * lda, rng);
+    const auto w = Random(static_cast<std::size_t>(t.n) * t.k, rng, 1.0f / std::sqrt(t.k));
+    const auto bias = Random(t.n, rng);
+    const auto residual = Random(static_cast<std::size_t>(t.m) * t.n, rng);
+    const LinearWeight weight = ops->PrepareLinear(w, t.n, t.k);
+    std::vector<float> c(static_cast<std::size_t>(t.m) * ldc, 123.0f);
+    std::vector<float> separate(static_cast<std::size_t>(t.m) * ldc);
+    for (int i = 0; i < t.m; ++i) {
+      std::copy_n(residual.begin() + i * t.n, t.n,
+                  (t.residual_in_place ? c : separate).begin() + i * ldc);
+    }
+    Epilogue epilogue{t.bias ? bias.data() : nullptr, t.activation,
+                      t.residual_in_place ? c.data() : separate.data(), ldc};
+    ops->Linear(t.m, a.data(), lda, weight, c.data(), ldc, epilogue);
+    const auto want = Reference(t.m, t.n, t.k, a, lda, w, t.bias ? bias.data() : nullptr,
+                                t.activation, &residual);
+    double worst = 0;
+    for (int i = 0; i < t.m; ++i) {
+      for (int j = 0; j < t.n; ++j) {
+        worst = std::max(worst, std::fabs(c[i * ldc + j] - want[i * t.n + j]));
+      }
+      for (int j = t.n; j < ldc; ++j) EXPECT_EQ(c[i * ldc + j], 123.0f);  // padding untouched
+    }
+    EXPECT_LT(worst, 2e-5 * std::sqrt(t.k)) << t.m << "x" << t.n << "x" << t.k;
   }
 }
 
