@@ -265,10 +265,17 @@ asio::awaitable<bool> OpenAiEmbedder::Core::RunBatch(std::shared_ptr<Core> self,
   auto build = [body_options, texts] { return BuildEmbeddingsRequest(*body_options, texts); };
   const std::string body = co_await common::Offload(core.cpu_, build);
 
+  std::string retry_reason;  // set while the next attempt is a retry
   for (int retry = 0;; ++retry) {
     if (call->error) co_return false;
     Attempt attempt = co_await core.SendOnce(body, batch, *call);
     if (attempt.aborted) co_return false;
+    // Counted once the retry really went out (not while it waited for a slot).
+    if (!retry_reason.empty()) {
+      common::Metrics::Global().Inc(kRetries,
+                                    fmt::format("{},reason=\"{}\"", core.labels_, retry_reason));
+      retry_reason.clear();
+    }
     if (attempt.rows) {
       core.Store(*call, batch, *attempt.rows);
       co_return !call->error;
@@ -280,16 +287,15 @@ asio::awaitable<bool> OpenAiEmbedder::Core::RunBatch(std::shared_ptr<Core> self,
     const bool batch_exhausted = retry >= core.options_.max_retries_per_batch;
     if (!batch_exhausted && call->retries_left > 0) {
       const milliseconds delay = core.RetryDelay(retry + 1, attempt.server_delay);
-      spdlog::debug("remote model={} retry={} reason={} delay_ms={}", core.options_.name,
-                    retry + 1, attempt.reason, delay.count());
+      spdlog::debug("remote model={} retry={} reason={} delay_ms={}", core.options_.name, retry + 1,
+                    attempt.reason, delay.count());
       co_await common::SleepFor(delay);
       if (call->error) co_return false;
-      // The budget is charged (and the retry counted) only for a retry that
-      // is really sent: other sub-batches may have used it up meanwhile.
+      // The budget is charged after the backoff: other sub-batches may have
+      // used it up meanwhile.
       if (call->retries_left > 0) {
         --call->retries_left;
-        common::Metrics::Global().Inc(
-            kRetries, fmt::format("{},reason=\"{}\"", core.labels_, attempt.reason));
+        retry_reason = attempt.reason;
         continue;
       }
     }
